@@ -1,0 +1,1 @@
+"""Effects: one module per outside system. Library outcomes become mailbot errors here."""

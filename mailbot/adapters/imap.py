@@ -1,0 +1,172 @@
+"""aioimaplib -> FetchedMail. aioimaplib returns NO/BAD as results; every one is checked here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+
+import aioimaplib
+from aioimaplib.aioimaplib import Command
+
+from mailbot.adapters.tlsctx import client_context
+from mailbot.domain import FetchedMail
+from mailbot.errors import TransientError
+from mailbot.settings import ImapSettings
+
+log = logging.getLogger(__name__)
+
+_FETCH_HEAD = re.compile(rb"^\d+ FETCH \(.*?\{(\d+)\}$")
+_UID = re.compile(rb"UID (\d+)")
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+
+_NETWORK_ERRORS = (OSError, TimeoutError, asyncio.TimeoutError, aioimaplib.AioImapException)
+
+
+class ImapMailbox:
+    """One IMAP connection with one selected folder. Never deletes anything."""
+
+    def __init__(self, settings: ImapSettings, account: str) -> None:
+        self._s = settings
+        self.account = account
+        self.uidvalidity = 0
+        self._client: aioimaplib.IMAP4 | None = None
+
+    @property
+    def folder(self) -> str:
+        return self._s.folder
+
+    async def connect(self) -> None:
+        """Connect, upgrade to TLS as configured, log in and select the folder."""
+        try:
+            await self._open()
+        except _NETWORK_ERRORS as exc:
+            await self.close()
+            raise TransientError(f"IMAP {self._where()}: {_describe(exc)}") from exc
+
+    async def _open(self) -> None:
+        s = self._s
+        if s.tls == "ssl":
+            client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(
+                host=s.host, port=s.effective_port(), timeout=s.timeout,
+                ssl_context=client_context(s.ca_file),
+            )
+        else:
+            client = aioimaplib.IMAP4(host=s.host, port=s.effective_port(), timeout=s.timeout)
+        self._client = client
+        await client.wait_hello_from_server()
+        if s.tls == "starttls":
+            await self._starttls(client)
+        password = s.password.get_secret_value() if s.password else ""
+        _check(await client.login(s.username, password), f"login as {s.username}")
+        await self.select()
+
+    async def _starttls(self, client: aioimaplib.IMAP4) -> None:
+        """Upgrade the plain connection in place; aioimaplib has no STARTTLS of its own."""
+        protocol = client.protocol
+        response = await asyncio.wait_for(
+            protocol.execute(Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)),
+            self._s.timeout,
+        )
+        _check(response, "STARTTLS")
+        loop = asyncio.get_running_loop()
+        protocol.transport = await loop.start_tls(
+            protocol.transport, protocol, client_context(self._s.ca_file),
+            server_hostname=self._s.host,
+        )
+        # Capabilities announced before TLS must not be trusted (RFC 3501 6.2.1).
+        await asyncio.wait_for(protocol.capability(), self._s.timeout)
+
+    async def select(self) -> int:
+        """(Re)select the folder and return its UIDVALIDITY."""
+        response = await self._call(self._c().select(self._s.folder), f"SELECT {self._s.folder}")
+        for line in response.lines:
+            found = _UIDVALIDITY.search(bytes(line))
+            if found:
+                self.uidvalidity = int(found.group(1))
+                return self.uidvalidity
+        raise TransientError(f"IMAP {self._where()}: SELECT gave no UIDVALIDITY")
+
+    async def uids_after(self, last_uid: int) -> list[int]:
+        """UIDs greater than `last_uid`, ascending."""
+        response = await self._call(
+            self._c().uid_search(f"UID {last_uid + 1}:*", charset=None), "UID SEARCH"
+        )
+        uids: set[int] = set()
+        # aioimaplib strips the "SEARCH" keyword from the untagged line; the last line is the
+        # tagged completion text.
+        for line in response.lines[:-1]:
+            tokens = bytes(line).removeprefix(b"SEARCH").split()
+            if all(t.isdigit() for t in tokens):
+                uids.update(int(t) for t in tokens)
+        # "n:*" always matches the highest UID, even when it is below n.
+        return sorted(u for u in uids if u > last_uid)
+
+    async def fetch(self, uids: Sequence[int]) -> list[FetchedMail]:
+        """BODY.PEEK[] of `uids` (never sets \\Seen by itself), in batches."""
+        out: list[FetchedMail] = []
+        batch = self._s.fetch_batch
+        for start in range(0, len(uids), batch):
+            chunk = ",".join(str(u) for u in uids[start : start + batch])
+            response = await self._call(
+                self._c().uid("fetch", chunk, "(UID BODY.PEEK[])"), "UID FETCH"
+            )
+            out.extend(self._parse_fetch(response.lines))
+        return out
+
+    def _parse_fetch(self, lines: Sequence[bytes | bytearray]) -> list[FetchedMail]:
+        found: list[FetchedMail] = []
+        for i, line in enumerate(lines):
+            head = _FETCH_HEAD.match(bytes(line)) if isinstance(line, bytes) else None
+            if head is None or i + 1 >= len(lines):
+                continue
+            raw = bytes(lines[i + 1])
+            tail = bytes(lines[i + 2]) if i + 2 < len(lines) else b""
+            uid = _UID.search(bytes(line)) or _UID.search(tail)
+            if uid is not None:
+                found.append(
+                    FetchedMail(self.account, self._s.folder, self.uidvalidity, int(uid.group(1)), raw)
+                )
+        return found
+
+    async def mark_seen(self, uids: Sequence[int]) -> None:
+        if not uids:
+            return
+        uid_set = ",".join(str(u) for u in uids)
+        await self._call(self._c().uid("store", uid_set, "+FLAGS.SILENT", r"(\Seen)"), "UID STORE")
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            await asyncio.wait_for(client.logout(), 5)
+        except (*_NETWORK_ERRORS, RuntimeError):
+            pass  # the connection is going away either way; nothing to keep
+
+    def _c(self) -> aioimaplib.IMAP4:
+        if self._client is None:
+            raise TransientError(f"IMAP {self._where()}: not connected")
+        return self._client
+
+    async def _call(self, awaitable: object, what: str) -> aioimaplib.Response:
+        try:
+            response = await awaitable  # type: ignore[misc]
+        except _NETWORK_ERRORS as exc:
+            raise TransientError(f"IMAP {self._where()}: {what}: {_describe(exc)}") from exc
+        return _check(response, what)
+
+    def _where(self) -> str:
+        return f"{self._s.host}:{self._s.effective_port()}"
+
+
+def _check(response: aioimaplib.Response, what: str) -> aioimaplib.Response:
+    if response.result != "OK":
+        detail = b" ".join(bytes(x) for x in response.lines[-1:]).decode("utf-8", "replace")
+        raise TransientError(f"IMAP {what}: {response.result} {detail}".strip())
+    return response
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or exc.__class__.__name__

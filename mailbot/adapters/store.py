@@ -1,0 +1,401 @@
+"""Repositories. Each public method is one transaction; idempotency comes from unique keys."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, col, select
+
+from mailbot.adapters.tables import (
+    AuditEvent,
+    EscalationRow,
+    InboxMessage,
+    MailboxState,
+    Outbox,
+    Ticket,
+    TicketMessage,
+)
+from mailbot.domain import (
+    Classification,
+    Decision,
+    FetchedMail,
+    InboxStatus,
+    OutboxStatus,
+    OutgoingMail,
+    ParsedMail,
+    TicketStatus,
+    TicketView,
+)
+from mailbot.errors import TransientError
+
+
+@dataclass(frozen=True, slots=True)
+class PendingInbox:
+    id: int
+    raw: bytes
+    fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DueOutbox:
+    id: int
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+    attempts: int
+
+
+def dedupe_key(message_id: str, raw: bytes) -> str:
+    """Message-ID when there is one, else the hash of the raw bytes."""
+    return f"mid:{message_id}" if message_id else f"sha256:{hashlib.sha256(raw).hexdigest()}"
+
+
+class Store:
+    def __init__(self, engine: Engine, *, ref_prefix: str = "MB") -> None:
+        self.engine = engine
+        self._ref_prefix = ref_prefix
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # --- ingest -------------------------------------------------------------------------
+    def mailbox_state(self, account: str, mailbox: str) -> tuple[int, int] | None:
+        """(uidvalidity, last_uid) recorded for the mailbox, if any."""
+        with self._session() as s:
+            row = s.exec(_mailbox_q(account, mailbox)).first()
+            return None if row is None else (row.uidvalidity, row.last_uid)
+
+    def store_fetched(
+        self, account: str, mailbox: str, uidvalidity: int, mails: Sequence[FetchedMail],
+        message_ids: Sequence[str], *, now: datetime,
+    ) -> int:
+        """Archive a batch and advance last_uid, atomically. Returns how many were new."""
+        with _translate(), self._session() as s:
+            state = s.exec(_mailbox_q(account, mailbox)).first()
+            if state is None or state.uidvalidity != uidvalidity:
+                state = state or MailboxState(account=account, mailbox=mailbox, uidvalidity=0)
+                state.uidvalidity, state.last_uid = uidvalidity, 0
+            known = _known_keys(s, account, mailbox, uidvalidity, mails, message_ids)
+            new = 0
+            for mail, mid in zip(mails, message_ids, strict=True):
+                if (mail.uidvalidity, mail.uid) in known.uids:
+                    continue
+                new += _archive_one(s, mail, mid, known, now)
+                state.last_uid = max(state.last_uid, mail.uid)
+            s.add(state)
+            s.commit()
+            return new
+
+    # --- processing ---------------------------------------------------------------------
+    def pending_inbox(self, limit: int) -> list[PendingInbox]:
+        with self._session() as s:
+            rows = s.exec(
+                select(InboxMessage)
+                .where(InboxMessage.status == InboxStatus.RECEIVED)
+                .order_by(col(InboxMessage.id))
+                .limit(limit)
+            ).all()
+            return [PendingInbox(r.id or 0, r.raw, r.fetched_at) for r in rows]
+
+    def thread_lookup(
+        self, message_ids: Sequence[str], refs: Sequence[str]
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """Tickets that own any of `message_ids`, and tickets named by `refs`."""
+        with self._session() as s:
+            by_id: dict[str, int] = {}
+            if message_ids:
+                for mid, tid in s.exec(
+                    select(TicketMessage.message_id, TicketMessage.ticket_id).where(
+                        col(TicketMessage.message_id).in_(message_ids)
+                    )
+                ):
+                    by_id[mid] = tid
+            by_ref: dict[str, int] = {}
+            if refs:
+                for ref, tid in s.exec(select(Ticket.ref, Ticket.id).where(col(Ticket.ref).in_(refs))):
+                    by_ref[ref] = tid or 0
+            return by_id, by_ref
+
+    def recent_acks_to(self, address: str, since: datetime) -> int:
+        with self._session() as s:
+            return int(
+                s.exec(
+                    select(func.count())
+                    .select_from(Outbox)
+                    .where(Outbox.kind == "ack", Outbox.recipients == address.lower(),
+                           Outbox.created_at >= since)
+                ).one()
+            )
+
+    def open_ticket(
+        self, inbox_id: int, mail: ParsedMail, c: Classification, d: Decision, *,
+        received: datetime, now: datetime, needs_triage: bool,
+        render_ack: Callable[[TicketView], OutgoingMail] | None,
+    ) -> str:
+        """New ticket + its first message + (optional) ack in the outbox + audit, one commit."""
+        assert d.first_response_due is not None
+        with _translate(), self._session() as s:
+            ticket = Ticket(
+                ref=f"pending-{inbox_id}", customer_address=mail.from_address.lower(),
+                customer_name=mail.from_name, subject=mail.subject, category=c.category,
+                urgency=c.urgency, language=c.language, status=TicketStatus.OPEN,
+                needs_triage=needs_triage, confidence=c.confidence,
+                model_version=c.model_version, explanation=_explanation(c, d),
+                received_at=received, first_response_due=d.first_response_due, created_at=now,
+            )
+            s.add(ticket)
+            s.flush()  # assigns the id the reference is made from
+            assert ticket.id is not None
+            ticket.ref = f"{self._ref_prefix}-{ticket.id:06d}"
+            _add_customer_message(s, ticket.id, inbox_id, mail, "customer", now)
+            if render_ack is not None:
+                out = render_ack(_view(ticket))
+                _add_outbox(s, ticket.id, "ack", 1, out, now)
+            _finish_inbox(s, inbox_id, ticket.id, now)
+            _audit(s, now, "ticket_opened", ticket.id, inbox_id, {"reasons": list(d.reasons)})
+            s.commit()
+            return ticket.ref
+
+    def add_follow_up(
+        self, inbox_id: int, ticket_id: int, mail: ParsedMail, d: Decision, *, now: datetime
+    ) -> str:
+        """Attach a customer message to its ticket; re-open it if it was resolved."""
+        with _translate(), self._session() as s:
+            ticket = s.get(Ticket, ticket_id)
+            if ticket is None:
+                raise LookupError(f"ticket {ticket_id} vanished")
+            if ticket.status == TicketStatus.RESOLVED:
+                ticket.status, ticket.resolved_at = TicketStatus.OPEN, None
+                s.add(ticket)
+            _add_customer_message(s, ticket_id, inbox_id, mail, "follow_up", now)
+            _finish_inbox(s, inbox_id, ticket_id, now)
+            _audit(s, now, "follow_up", ticket_id, inbox_id, {"reasons": list(d.reasons)})
+            s.commit()
+            return ticket.ref
+
+    def quarantine(self, inbox_id: int, reason: str, *, now: datetime) -> None:
+        with _translate(), self._session() as s:
+            row = s.get(InboxMessage, inbox_id)
+            if row is None:
+                return
+            row.status, row.reason, row.processed_at = InboxStatus.QUARANTINED, reason[:2000], now
+            s.add(row)
+            _audit(s, now, "quarantined", None, inbox_id, {"reason": reason[:2000]})
+            s.commit()
+
+    # --- outbox -------------------------------------------------------------------------
+    def due_outbox(self, now: datetime, limit: int) -> list[DueOutbox]:
+        with self._session() as s:
+            rows = s.exec(
+                select(Outbox)
+                .where(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now)
+                .order_by(col(Outbox.id))
+                .limit(limit)
+            ).all()
+            return [
+                DueOutbox(r.id or 0, r.message_id, r.sender, tuple(r.recipients.split(",")),
+                          r.raw, r.attempts)
+                for r in rows
+            ]
+
+    def pending_outbox_count(self) -> int:
+        with self._session() as s:
+            return int(s.exec(select(func.count()).select_from(Outbox).where(
+                Outbox.status == OutboxStatus.PENDING)).one())
+
+    def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
+        """Called right after the server's 250: keep this transaction tiny."""
+        with _translate(), self.engine.begin() as conn:
+            conn.execute(
+                Outbox.__table__.update()  # type: ignore[attr-defined]
+                .where(Outbox.__table__.c.id == outbox_id)  # type: ignore[attr-defined]
+                .values(status=OutboxStatus.SENT, sent_at=now, attempts=Outbox.attempts + 1)
+            )
+
+    def mark_retry(self, outbox_id: int, *, error: str, next_at: datetime, now: datetime) -> None:
+        self._update_outbox(outbox_id, now, "send_retry", status=OutboxStatus.PENDING,
+                            next_attempt_at=next_at, last_error=error[:2000])
+
+    def mark_dead(self, outbox_id: int, *, error: str, now: datetime) -> None:
+        self._update_outbox(outbox_id, now, "send_dead", status=OutboxStatus.DEAD,
+                            last_error=error[:2000])
+
+    def _update_outbox(self, outbox_id: int, now: datetime, event: str, **values: Any) -> None:
+        with _translate(), self._session() as s:
+            row = s.get(Outbox, outbox_id)
+            if row is None:
+                return
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.attempts += 1
+            s.add(row)
+            _audit(s, now, event, row.ticket_id, None, {"outbox": outbox_id, "error": row.last_error})
+            s.commit()
+
+    # --- escalation ---------------------------------------------------------------------
+    def unanswered_open_tickets(self, now: datetime) -> list[tuple[int, datetime, int]]:
+        """(id, first_response_due, escalation_level) of open tickets due by `now`."""
+        with self._session() as s:
+            rows = s.exec(
+                select(Ticket.id, Ticket.first_response_due, Ticket.escalation_level).where(
+                    Ticket.status == TicketStatus.OPEN,
+                    col(Ticket.first_response_at).is_(None),
+                    Ticket.first_response_due <= now,
+                )
+            ).all()
+            return [(tid or 0, due, level) for tid, due, level in rows]
+
+    def record_escalation(self, ticket_id: int, level: int, due_at: datetime, reason: str,
+                          *, now: datetime) -> bool:
+        """Insert the escalation once; False when it was already recorded."""
+        try:
+            with self._session() as s:
+                s.add(EscalationRow(ticket_id=ticket_id, level=level, due_at=due_at,
+                                    reason=reason, created_at=now))
+                ticket = s.get(Ticket, ticket_id)
+                if ticket is not None and ticket.escalation_level < level:
+                    ticket.escalation_level = level
+                    s.add(ticket)
+                _audit(s, now, "escalated", ticket_id, None, {"level": level, "reason": reason})
+                s.commit()
+                return True
+        except IntegrityError:
+            return False
+
+    # --- reading, for the CLI -----------------------------------------------------------
+    def tickets(self, limit: int = 100) -> list[Ticket]:
+        with self._session() as s:
+            return list(s.exec(select(Ticket).order_by(col(Ticket.id).desc()).limit(limit)).all())
+
+    def ticket(self, ref: str) -> tuple[Ticket, list[TicketMessage], list[Outbox]] | None:
+        with self._session() as s:
+            ticket = s.exec(select(Ticket).where(Ticket.ref == ref)).first()
+            if ticket is None:
+                return None
+            messages = s.exec(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
+                              .order_by(col(TicketMessage.id))).all()
+            outbox = s.exec(select(Outbox).where(Outbox.ticket_id == ticket.id)
+                            .order_by(col(Outbox.id))).all()
+            return ticket, list(messages), list(outbox)
+
+
+@dataclass
+class _Known:
+    uids: set[tuple[int, int]]
+    keys: dict[str, int]  # dedupe key -> inbox id of the first copy
+
+
+def _mailbox_q(account: str, mailbox: str) -> Any:
+    return select(MailboxState).where(MailboxState.account == account, MailboxState.mailbox == mailbox)
+
+
+def _known_keys(s: Session, account: str, mailbox: str, uidvalidity: int,
+                mails: Sequence[FetchedMail], message_ids: Sequence[str]) -> _Known:
+    uids = [m.uid for m in mails]
+    seen_uids = {
+        (uidvalidity, u)
+        for u in s.exec(select(InboxMessage.uid).where(
+            InboxMessage.account == account, InboxMessage.mailbox == mailbox,
+            InboxMessage.uidvalidity == uidvalidity, col(InboxMessage.uid).in_(uids)))
+    }
+    keys = [dedupe_key(mid, m.raw) for m, mid in zip(mails, message_ids, strict=True)]
+    found = {
+        k: i for k, i in s.exec(select(InboxMessage.dedupe_key, InboxMessage.id)
+                                .where(col(InboxMessage.dedupe_key).in_(keys)))
+        if k is not None and i is not None
+    }
+    return _Known(seen_uids, found)
+
+
+def _archive_one(s: Session, mail: FetchedMail, message_id: str, known: _Known,
+                 now: datetime) -> int:
+    key = dedupe_key(message_id, mail.raw)
+    first = known.keys.get(key)
+    row = InboxMessage(
+        account=mail.account, mailbox=mail.mailbox, uidvalidity=mail.uidvalidity, uid=mail.uid,
+        dedupe_key=None if first else key, message_id=message_id,
+        raw_sha256=hashlib.sha256(mail.raw).hexdigest(), raw=mail.raw, size=len(mail.raw),
+        status=InboxStatus.DUPLICATE if first else InboxStatus.RECEIVED,
+        reason=f"same message as inbox #{first}" if first else "", duplicate_of=first,
+        fetched_at=now, processed_at=now if first else None,
+    )
+    s.add(row)
+    s.flush()
+    known.uids.add((mail.uidvalidity, mail.uid))
+    if first:
+        return 0
+    assert row.id is not None
+    known.keys[key] = row.id
+    return 1
+
+
+def _add_customer_message(s: Session, ticket_id: int, inbox_id: int, mail: ParsedMail,
+                          kind: str, now: datetime) -> None:
+    s.add(TicketMessage(
+        ticket_id=ticket_id, direction="in", kind=kind, message_id=mail.message_id,
+        inbox_id=inbox_id, from_address=mail.from_address.lower(), subject=mail.subject,
+        body=mail.text, created_at=now,
+    ))
+
+
+def _add_outbox(s: Session, ticket_id: int, kind: str, seq: int, out: OutgoingMail,
+                now: datetime) -> None:
+    s.add(Outbox(
+        ticket_id=ticket_id, kind=kind, seq=seq, message_id=out.message_id, sender=out.sender,
+        recipients=",".join(r.lower() for r in out.recipients), raw=out.raw,
+        status=OutboxStatus.PENDING, next_attempt_at=now, created_at=now,
+    ))
+    # Our own Message-ID joins the thread index, so a reply to the ack finds the ticket.
+    s.add(TicketMessage(ticket_id=ticket_id, direction="out", kind=kind,
+                        message_id=out.message_id, from_address=out.sender, created_at=now))
+
+
+def _finish_inbox(s: Session, inbox_id: int, ticket_id: int, now: datetime) -> None:
+    row = s.get(InboxMessage, inbox_id)
+    if row is None:
+        raise LookupError(f"inbox row {inbox_id} vanished")
+    row.status, row.ticket_id, row.processed_at = InboxStatus.PROCESSED, ticket_id, now
+    s.add(row)
+
+
+def _audit(s: Session, now: datetime, kind: str, ticket_id: int | None, inbox_id: int | None,
+           detail: dict[str, Any]) -> None:
+    s.add(AuditEvent(at=now, kind=kind, ticket_id=ticket_id, inbox_id=inbox_id,
+                     detail=json.dumps(detail, ensure_ascii=False)))
+
+
+def _explanation(c: Classification, d: Decision) -> str:
+    return json.dumps({"probabilities": c.probabilities, "explanation": list(c.explanation),
+                       "reasons": list(d.reasons)}, ensure_ascii=False)
+
+
+def _view(t: Ticket) -> TicketView:
+    return TicketView(
+        ref=t.ref, customer_address=t.customer_address, customer_name=t.customer_name,
+        subject=t.subject, category=t.category, urgency=t.urgency, language=t.language,
+        received_at=t.received_at, first_response_due=t.first_response_due,
+    )
+
+
+class _translate:
+    """Database outages and lock timeouts become TransientError (retry later)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        if isinstance(exc, OperationalError):
+            raise TransientError(f"database: {exc.orig}") from exc
+
+
+def ids(rows: Iterable[Any]) -> list[int]:
+    return [r.id for r in rows]

@@ -1,0 +1,163 @@
+"""SQLModel tables. Every state change of a message is a row update in one transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: SQLite has no time zones, PostgreSQL does."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _u32(default: int | None = None) -> Any:
+    """IMAP UIDs and UIDVALIDITY are unsigned 32-bit: too big for PostgreSQL's INTEGER."""
+    return Field(default=default, sa_column=Column(BigInteger, nullable=False))
+
+
+def _ts(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+class MailboxState(SQLModel, table=True):
+    __tablename__ = "mailbox_state"
+    __table_args__ = (UniqueConstraint("account", "mailbox"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str
+    mailbox: str
+    uidvalidity: int = _u32()
+    last_uid: int = _u32(0)
+
+
+class InboxMessage(SQLModel, table=True):
+    """Raw bytes of every fetched message and where it stands."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("account", "mailbox", "uidvalidity", "uid"),
+        Index("ix_inbox_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str
+    mailbox: str
+    uidvalidity: int = _u32()
+    uid: int = _u32()
+    # "mid:<Message-ID>" or "sha256:<hex of raw>"; NULL on rows that repeat an earlier message.
+    dedupe_key: str | None = Field(default=None, unique=True)
+    message_id: str = Field(default="", index=True)
+    raw_sha256: str
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int
+    status: str
+    reason: str = ""
+    duplicate_of: int | None = None
+    ticket_id: int | None = Field(default=None, index=True)
+    fetched_at: datetime = _ts()
+    processed_at: datetime | None = _ts(nullable=True)
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "ticket"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True)
+    customer_address: str = Field(index=True)
+    customer_name: str = ""
+    subject: str = ""
+    category: str
+    urgency: str
+    language: str
+    status: str = Field(index=True)
+    needs_triage: bool = False
+    confidence: float = 0.0
+    model_version: str = ""
+    explanation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    received_at: datetime = _ts()
+    first_response_due: datetime = _ts(index=True)
+    first_response_at: datetime | None = _ts(nullable=True)
+    resolved_at: datetime | None = _ts(nullable=True)
+    escalation_level: int = 0
+    created_at: datetime = _ts()
+
+
+class TicketMessage(SQLModel, table=True):
+    """A message of a ticket: the customer's, or one we sent. Message-IDs drive threading."""
+
+    __tablename__ = "ticket_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(index=True)
+    direction: str  # "in" | "out"
+    kind: str  # "customer" | "follow_up" | "ack" | "escalation"
+    message_id: str = Field(default="", index=True)
+    inbox_id: int | None = None
+    from_address: str = ""
+    subject: str = ""
+    body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = _ts()
+
+
+class Outbox(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "kind", "seq"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int
+    kind: str
+    seq: int
+    message_id: str = Field(unique=True)
+    sender: str
+    recipients: str  # comma-separated addr-specs
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    last_error: str = ""
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class EscalationRow(SQLModel, table=True):
+    __tablename__ = "escalation"
+    __table_args__ = (UniqueConstraint("ticket_id", "level", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(index=True)
+    level: int
+    due_at: datetime = _ts()
+    reason: str = ""
+    created_at: datetime = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(index=True)
+    kind: str = Field(index=True)
+    ticket_id: int | None = Field(default=None, index=True)
+    inbox_id: int | None = None
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

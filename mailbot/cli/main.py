@@ -1,0 +1,25 @@
+"""The `mailbot` command."""
+
+from __future__ import annotations
+
+import click
+
+from mailbot import __version__
+from mailbot.cli.init import init
+from mailbot.cli.run import run
+from mailbot.cli.tickets import tickets
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mailbot")
+def cli() -> None:
+    """mailbot: email-support automation daemon."""
+
+
+cli.add_command(init)
+cli.add_command(run)
+cli.add_command(tickets)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,147 @@
+"""Values that cross stage boundaries. Frozen, typed, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class InboxStatus(enum.StrEnum):
+    """Where a fetched message stands; exactly one at a time."""
+
+    RECEIVED = "received"  # stored raw, not yet processed
+    PROCESSED = "processed"  # became a ticket or a follow-up
+    DUPLICATE = "duplicate"  # same Message-ID / raw bytes already processed
+    QUARANTINED = "quarantined"  # could not be processed; reason recorded
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class Action(enum.StrEnum):
+    NEW_TICKET = "new_ticket"
+    FOLLOW_UP = "follow_up"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMail:
+    """One message as the IMAP server gave it."""
+
+    account: str
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMail:
+    """What the pipeline needs from a message. Parsing is total: absent means empty."""
+
+    message_id: str
+    in_reply_to: str
+    references: tuple[str, ...]
+    subject: str
+    from_address: str
+    from_name: str
+    to: tuple[str, ...]
+    date: datetime | None
+    text: str
+    headers: tuple[tuple[str, str], ...]  # lower-cased name, decoded value
+    defects: tuple[str, ...] = ()
+
+    def header(self, name: str) -> str:
+        """First value of a header (case-insensitive), or ''."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k == wanted), "")
+
+    def has_header(self, name: str) -> bool:
+        wanted = name.lower()
+        return any(k == wanted for k, _ in self.headers)
+
+
+@dataclass(frozen=True, slots=True)
+class LoopVerdict:
+    """Whether we may send an automatic reply to this message, and why not."""
+
+    may_reply: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadIndexEntry:
+    """A message id known to belong to a ticket."""
+
+    message_id: str
+    ticket_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMatch:
+    ticket_id: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    category: str
+    urgency: str
+    language: str
+    confidence: float
+    model_version: str
+    probabilities: dict[str, float] = field(default_factory=dict)
+    explanation: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with a message, with the reasons that produced it."""
+
+    action: Action
+    ticket_id: int | None
+    send_ack: bool
+    template: str
+    first_response_due: datetime | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """The ticket fields a template may show. Customer-controlled strings are plain text."""
+
+    ref: str
+    customer_address: str
+    customer_name: str
+    subject: str
+    category: str
+    urgency: str
+    language: str
+    received_at: datetime
+    first_response_due: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    """A fully rendered message, ready for SMTP. `raw` is what goes on the wire."""
+
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    ticket_id: int
+    level: int
+    due_at: datetime
+    reason: str

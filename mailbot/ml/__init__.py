@@ -1,0 +1,1 @@
+"""Offline training and evaluation. Imports core and adapters, never runners."""

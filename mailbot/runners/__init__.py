@@ -1,0 +1,1 @@
+"""Async loops: the only code that reads the clock or combines adapters."""

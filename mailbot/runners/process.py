@@ -1,0 +1,119 @@
+"""Inbox rows -> parse -> loop check -> correlate -> classify -> decide -> render -> store.
+
+Each message ends in exactly one transaction: a ticket (+ ack in the outbox), a follow-up, or
+a quarantine row with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mailbot.adapters.store import PendingInbox, Store
+from mailbot.clock import Clock
+from mailbot.core.autoreply import loop_verdict
+from mailbot.core.classify import ClassifyPolicy, TextModel, classify
+from mailbot.core.correlate import candidate_ids, candidate_refs, correlate, ref_pattern
+from mailbot.core.decide import decide
+from mailbot.core.parse import parse
+from mailbot.core.render import Sender, TemplateRenderer, render_ack
+from mailbot.domain import Action, OutgoingMail, ParsedMail, TicketView
+from mailbot.errors import TemplateError, TransientError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProcessConfig:
+    sender: Sender
+    own_addresses: tuple[str, ...]
+    windows_hours: dict[str, float]
+    classify_policy: ClassifyPolicy
+    ref_prefix: str
+    triage_threshold: float = 0.0
+    max_acks_per_hour: int = 3
+    batch: int = 200
+
+
+class Processor:
+    def __init__(
+        self, store: Store, *, model: Callable[[], TextModel],
+        detect_language: Callable[[str], str | None], renderer: TemplateRenderer,
+        config: ProcessConfig, clock: Clock,
+    ) -> None:
+        self._store = store
+        self._model = model
+        self._detect = detect_language
+        self._renderer = renderer
+        self._cfg = config
+        self._clock = clock
+        self._refs = ref_pattern(config.ref_prefix)
+
+    async def process_pending(self) -> int:
+        """Process every received row; returns how many were handled."""
+        return await asyncio.to_thread(self._process_all)
+
+    def _process_all(self) -> int:
+        done = 0
+        while rows := self._store.pending_inbox(self._cfg.batch):
+            for row in rows:
+                self._process_row(row)
+                done += 1
+        return done
+
+    def _process_row(self, row: PendingInbox) -> None:
+        try:
+            outcome = self._handle(row)
+        except TransientError:
+            raise  # the database is unavailable: stop, the row stays "received"
+        except Exception as exc:  # per item: anything else quarantines this message only
+            log.exception("inbox #%d quarantined", row.id)
+            self._store.quarantine(row.id, f"{exc.__class__.__name__}: {exc}", now=self._clock.now())
+            return
+        log.info("inbox #%d -> %s", row.id, outcome)
+
+    def _handle(self, row: PendingInbox) -> str:
+        now = self._clock.now()
+        mail = parse(row.raw)
+        by_id, by_ref = self._store.thread_lookup(candidate_ids(mail), candidate_refs(mail, self._refs))
+        match = correlate(mail, tickets_by_message_id=by_id, tickets_by_ref=by_ref, pattern=self._refs)
+        recent = self._store.recent_acks_to(mail.from_address, now - timedelta(hours=1))
+        verdict = loop_verdict(mail, own_addresses=self._cfg.own_addresses,
+                               recent_acks_to_sender=recent,
+                               max_acks_per_hour=self._cfg.max_acks_per_hour)
+        classification = classify(mail, model=self._model(), detect_language=self._detect,
+                                  policy=self._cfg.classify_policy)
+        received = row.fetched_at
+        decision = decide(classification, match, verdict, received=received,
+                          windows_hours=self._cfg.windows_hours,
+                          triage_threshold=self._cfg.triage_threshold)
+        if decision.action is Action.FOLLOW_UP:
+            assert decision.ticket_id is not None
+            ref = self._store.add_follow_up(row.id, decision.ticket_id, mail, decision, now=now)
+            return f"follow-up on {ref} ({match.reason})"
+        renderer = self._ack_renderer(mail, decision.template, now) if decision.send_ack else None
+        ref = self._store.open_ticket(
+            row.id, mail, classification, decision, received=received, now=now,
+            needs_triage=decision.template == "default", render_ack=renderer,
+        )
+        return f"ticket {ref} {classification.category}/{classification.urgency}/{classification.language}"
+
+    def _ack_renderer(self, mail: ParsedMail, template: str,
+                      now: datetime) -> Callable[[TicketView], OutgoingMail]:
+        ack = functools.partial(render_ack, renderer=self._renderer, sender=self._cfg.sender,
+                                in_reply_to=mail.message_id, references=mail.references, now=now)
+
+        def render(view: TicketView) -> OutgoingMail:
+            try:
+                return ack(view, template=template)
+            except TemplateError as exc:
+                # The customer still gets an acknowledgement: the generic one.
+                log.error("ALERT template %r failed for %s, using the default: %s",
+                          template, view.ref, exc)
+                return ack(view, template="default")
+
+        return render

@@ -1,0 +1,233 @@
+"""Typed settings from one TOML file (+ secrets from the environment), validated at start.
+
+Every table and key is documented in config/mailbot.example.toml. Unknown keys are errors so
+that typos are caught; secrets are SecretStr so they never appear in logs or reprs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from mailbot.errors import ConfigError
+from mailbot.resources import shipped
+
+TlsMode = Literal["none", "starttls", "ssl"]
+
+DEFAULT_CATEGORIES = [
+    "account_access",
+    "security_incident",
+    "deposit_withdrawal",
+    "trading",
+    "verification_compliance",
+    "technical",
+    "fees_general",
+]
+DEFAULT_URGENCIES = ["critical", "high", "normal", "low"]
+DEFAULT_LANGUAGES = ["en", "ko", "zh", "ja"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Strict):
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)
+    username: str
+    password: SecretStr | None = None
+    tls: TlsMode = "ssl"
+    ca_file: Path | None = None
+    allow_insecure: bool = False
+    timeout: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _plaintext_only_on_loopback(self) -> ServerSettings:
+        if self.tls == "none" and not self.allow_insecure and not is_loopback(self.host):
+            raise ValueError(
+                f"tls = \"none\" sends the password in clear text to {self.host}; "
+                "use \"ssl\" or \"starttls\", or set allow_insecure = true"
+            )
+        return self
+
+
+class ImapSettings(ServerSettings):
+    folder: str = "INBOX"
+    poll_interval: float = Field(default=30.0, gt=0)
+    fetch_batch: int = Field(default=100, ge=1, le=1000)
+    after_store: Literal["seen", "none"] = "seen"
+
+    def effective_port(self) -> int:
+        return self.port or (993 if self.tls == "ssl" else 143)
+
+
+class SmtpSettings(ServerSettings):
+    tls: TlsMode = "starttls"
+    username: str = ""
+    from_address: str
+    from_name: str = "Support"
+    reply_to: str | None = None
+
+    def effective_port(self) -> int:
+        return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.tls]
+
+
+class DatabaseSettings(_Strict):
+    url: str | None = None  # default: SQLite file in the state directory
+
+
+class PathsSettings(_Strict):
+    state_dir: Path = Path("state")
+    templates_dir: Path | None = None  # default: the shipped templates/
+    models_dir: Path | None = None  # default: the shipped models/
+
+
+class TaxonomySettings(_Strict):
+    categories: list[str] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
+    urgencies: list[str] = Field(default_factory=lambda: list(DEFAULT_URGENCIES))
+    languages: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES))
+    default_language: str = "en"
+    default_urgency: str = "normal"
+
+
+class SlaSettings(_Strict):
+    first_response_hours: dict[str, float] = Field(
+        default_factory=lambda: {"critical": 1, "high": 4, "normal": 24, "low": 72}
+    )
+
+
+class EscalationSettings(_Strict):
+    check_interval: float = Field(default=60.0, gt=0)
+    notify: list[str] = Field(default_factory=list)
+
+
+class TicketSettings(_Strict):
+    ref_prefix: str = Field(default="MB", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+
+
+class LoggingSettings(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(_Strict):
+    imap: ImapSettings
+    smtp: SmtpSettings
+    database: DatabaseSettings = DatabaseSettings()
+    paths: PathsSettings = PathsSettings()
+    taxonomy: TaxonomySettings = TaxonomySettings()
+    sla: SlaSettings = SlaSettings()
+    escalation: EscalationSettings = EscalationSettings()
+    tickets: TicketSettings = TicketSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @model_validator(mode="after")
+    def _sla_covers_every_urgency(self) -> Settings:
+        missing = [u for u in self.taxonomy.urgencies if u not in self.sla.first_response_hours]
+        if missing:
+            raise ValueError(f"sla.first_response_hours has no window for urgency {missing[0]!r}")
+        if self.taxonomy.default_language not in self.taxonomy.languages:
+            raise ValueError("taxonomy.default_language must be one of taxonomy.languages")
+        return self
+
+    @property
+    def state_dir(self) -> Path:
+        return self.paths.state_dir
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.paths.state_dir / 'mailbot.db'}"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.paths.templates_dir or shipped("templates")
+
+    @property
+    def models_dir(self) -> Path:
+        return self.paths.models_dir or shipped("models")
+
+    @property
+    def account(self) -> str:
+        """Stable name of the mailbox account, used in idempotency keys."""
+        return f"{self.imap.username}@{self.imap.host}"
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost names and loopback addresses (no DNS lookups for other names)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_settings(path: Path, environ: dict[str, str] | None = None) -> Settings:
+    """Read, merge secrets from the environment, validate. Raises ConfigError with one line."""
+    env = dict(os.environ) if environ is None else environ
+    data = _read_toml(path)
+    _apply_env_secrets(data, env)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_first_problem(exc)}") from None
+    return _resolve_paths(settings, path.parent)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (create one with `mailbot init DIR`)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _apply_env_secrets(data: dict[str, Any], env: dict[str, str]) -> None:
+    for table in ("imap", "smtp"):
+        secret = env.get(f"MAILBOT_{table.upper()}_PASSWORD")
+        if secret is not None and isinstance(data.get(table), dict):
+            data[table]["password"] = secret
+
+
+def _first_problem(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key (check the spelling against config/mailbot.example.toml)"
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if "input" in err and not isinstance(err["input"], dict) and "password" not in key:
+        return f"{key}: {message} (got {err['input']!r})"
+    return f"{key}: {message}"
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    """Relative paths in the config are relative to the config file's folder."""
+
+    def absolute(p: Path | None) -> Path | None:
+        return None if p is None else (p if p.is_absolute() else (base / p).resolve())
+
+    paths = settings.paths.model_copy(
+        update={
+            "state_dir": absolute(settings.paths.state_dir),
+            "templates_dir": absolute(settings.paths.templates_dir),
+            "models_dir": absolute(settings.paths.models_dir),
+        }
+    )
+    return settings.model_copy(update={"paths": paths})
+
+
+def hostname() -> str:
+    """This machine's name, for Message-ID domains when none is configured."""
+    return socket.getfqdn() or "localhost"

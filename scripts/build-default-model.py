@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Rebuild the shipped default model under models/default from the shipped training data."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mailbot.ml.train import file_sha256, read_jsonl, train_model
+from mailbot.settings import DEFAULT_CATEGORIES, DEFAULT_URGENCIES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    sources = [Path(p) for p in sys.argv[1:]] or [ROOT / "models/training/seed.jsonl"]
+    examples = [
+        ex for src in sources
+        for ex in read_jsonl(src, categories=DEFAULT_CATEGORIES, urgencies=DEFAULT_URGENCIES)
+    ]
+    now = datetime.now(UTC)
+    train_model(
+        examples, ROOT / "models/default", version=f"default-{now:%Y%m%d}", created=now,
+        categories=DEFAULT_CATEGORIES, urgencies=DEFAULT_URGENCIES, data_hash=file_sha256(sources),
+    )
+    print(f"trained on {len(examples)} examples -> models/default")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

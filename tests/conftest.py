@@ -1,0 +1,59 @@
+"""Shared fixtures: real Dovecot and a real SMTP receiver on loopback, and a config for them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailbot.testing.servers import Dovecot, SmtpReceiver
+
+SUPPORT = "support@example.test"
+
+
+@pytest.fixture
+def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    with Dovecot(tmp_path / "dovecot", user=SUPPORT, password="imap-secret") as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_receiver() -> Iterator[SmtpReceiver]:
+    with SmtpReceiver() as receiver:
+        yield receiver
+
+
+def write_config(directory: Path, dovecot: Dovecot, smtp: SmtpReceiver, extra: str = "") -> Path:
+    """A config pointing at the test servers (plain on loopback, as a local test setup would)."""
+    path = directory / "mailbot.toml"
+    path.write_text(
+        f"""
+[imap]
+host = "{dovecot.host}"
+port = {dovecot.port}
+username = "{dovecot.user}"
+tls = "none"
+poll_interval = 0.2
+
+[smtp]
+host = "{smtp.host}"
+port = {smtp.port}
+tls = "none"
+from_address = "{SUPPORT}"
+from_name = "Example Exchange Support"
+
+[database]
+url = "sqlite:///{directory / 'mailbot.db'}"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def config(tmp_path: Path, dovecot: Dovecot, smtp_receiver: SmtpReceiver,
+           monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MAILBOT_IMAP_PASSWORD", dovecot.password)
+    return write_config(tmp_path, dovecot, smtp_receiver)
