@@ -51,8 +51,8 @@ class ServerSettings(_Strict):
     def _plaintext_only_on_loopback(self) -> ServerSettings:
         if self.tls == "none" and not self.allow_insecure and not is_loopback(self.host):
             raise ValueError(
-                f"tls = \"none\" sends the password in clear text to {self.host}; "
-                "use \"ssl\" or \"starttls\", or set allow_insecure = true"
+                f'tls = "none" sends the password in clear text to {self.host}; '
+                'use "ssl" or "starttls", or set allow_insecure = true'
             )
         return self
 
@@ -98,7 +98,7 @@ class TaxonomySettings(_Strict):
 
 class SlaSettings(_Strict):
     first_response_hours: dict[str, float] = Field(
-        default_factory=lambda: {"critical": 1, "high": 4, "normal": 24, "low": 72}
+        default_factory=lambda: {"critical": 1.0, "high": 4.0, "normal": 24.0, "low": 72.0}
     )
 
 
@@ -184,7 +184,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file (create one with `mailbot init DIR`)") from None
+        raise ConfigError(
+            f"{path}: no such config file (create one with `mailbot init DIR`)"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:

@@ -16,13 +16,19 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> int:
     sources = [Path(p) for p in sys.argv[1:]] or [ROOT / "models/training/seed.jsonl"]
     examples = [
-        ex for src in sources
+        ex
+        for src in sources
         for ex in read_jsonl(src, categories=DEFAULT_CATEGORIES, urgencies=DEFAULT_URGENCIES)
     ]
     now = datetime.now(UTC)
     train_model(
-        examples, ROOT / "models/default", version=f"default-{now:%Y%m%d}", created=now,
-        categories=DEFAULT_CATEGORIES, urgencies=DEFAULT_URGENCIES, data_hash=file_sha256(sources),
+        examples,
+        ROOT / "models/default",
+        version=f"default-{now:%Y%m%d}",
+        created=now,
+        categories=DEFAULT_CATEGORIES,
+        urgencies=DEFAULT_URGENCIES,
+        data_hash=file_sha256(sources),
     )
     print(f"trained on {len(examples)} examples -> models/default")
     return 0

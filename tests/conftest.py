@@ -44,7 +44,7 @@ from_address = "{SUPPORT}"
 from_name = "Example Exchange Support"
 
 [database]
-url = "sqlite:///{directory / 'mailbot.db'}"
+url = "sqlite:///{directory / "mailbot.db"}"
 {extra}
 """,
         encoding="utf-8",
@@ -53,7 +53,8 @@ url = "sqlite:///{directory / 'mailbot.db'}"
 
 
 @pytest.fixture
-def config(tmp_path: Path, dovecot: Dovecot, smtp_receiver: SmtpReceiver,
-           monkeypatch: pytest.MonkeyPatch) -> Path:
+def config(
+    tmp_path: Path, dovecot: Dovecot, smtp_receiver: SmtpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     monkeypatch.setenv("MAILBOT_IMAP_PASSWORD", dovecot.password)
     return write_config(tmp_path, dovecot, smtp_receiver)

@@ -49,7 +49,9 @@ class ImapMailbox:
         s = self._s
         if s.tls == "ssl":
             client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(
-                host=s.host, port=s.effective_port(), timeout=s.timeout,
+                host=s.host,
+                port=s.effective_port(),
+                timeout=s.timeout,
                 ssl_context=client_context(s.ca_file),
             )
         else:
@@ -72,7 +74,9 @@ class ImapMailbox:
         _check(response, "STARTTLS")
         loop = asyncio.get_running_loop()
         protocol.transport = await loop.start_tls(
-            protocol.transport, protocol, client_context(self._s.ca_file),
+            protocol.transport,
+            protocol,
+            client_context(self._s.ca_file),
             server_hostname=self._s.host,
         )
         # Capabilities announced before TLS must not be trusted (RFC 3501 6.2.1).
@@ -126,7 +130,9 @@ class ImapMailbox:
             uid = _UID.search(bytes(line)) or _UID.search(tail)
             if uid is not None:
                 found.append(
-                    FetchedMail(self.account, self._s.folder, self.uidvalidity, int(uid.group(1)), raw)
+                    FetchedMail(
+                        self.account, self._s.folder, self.uidvalidity, int(uid.group(1)), raw
+                    )
                 )
         return found
 

@@ -16,7 +16,9 @@ def make_detector(languages: Sequence[str]) -> Callable[[str], str | None]:
         try:
             codes.append(IsoCode639_1.from_str(code))
         except ValueError:
-            raise ConfigError(f"taxonomy.languages: {code!r} is not an ISO 639-1 code lingua knows") from None
+            raise ConfigError(
+                f"taxonomy.languages: {code!r} is not an ISO 639-1 code lingua knows"
+            ) from None
     if len(codes) == 1:
         only = languages[0]
         return lambda _text: only

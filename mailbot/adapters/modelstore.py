@@ -47,8 +47,10 @@ class SklearnModel:
         cat_labels = [str(c) for c in self._category.classes_]
         urg_labels = [str(c) for c in self._urgency.classes_]
         return [
-            (dict(zip(cat_labels, map(float, c), strict=True)),
-             dict(zip(urg_labels, map(float, u), strict=True)))
+            (
+                dict(zip(cat_labels, map(float, c), strict=True)),
+                dict(zip(urg_labels, map(float, u), strict=True)),
+            )
             for c, u in zip(cats, urgs, strict=True)
         ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,8 +74,14 @@ class Store:
             return None if row is None else (row.uidvalidity, row.last_uid)
 
     def store_fetched(
-        self, account: str, mailbox: str, uidvalidity: int, mails: Sequence[FetchedMail],
-        message_ids: Sequence[str], *, now: datetime,
+        self,
+        account: str,
+        mailbox: str,
+        uidvalidity: int,
+        mails: Sequence[FetchedMail],
+        message_ids: Sequence[str],
+        *,
+        now: datetime,
     ) -> int:
         """Archive a batch and advance last_uid, atomically. Returns how many were new."""
         with _translate(), self._session() as s:
@@ -120,8 +126,10 @@ class Store:
                     by_id[mid] = tid
             by_ref: dict[str, int] = {}
             if refs:
-                for ref, tid in s.exec(select(Ticket.ref, Ticket.id).where(col(Ticket.ref).in_(refs))):
-                    by_ref[ref] = tid or 0
+                for ref, ticket_id in s.exec(
+                    select(Ticket.ref, Ticket.id).where(col(Ticket.ref).in_(refs))
+                ):
+                    by_ref[ref] = ticket_id or 0
             return by_id, by_ref
 
     def recent_acks_to(self, address: str, since: datetime) -> int:
@@ -130,26 +138,45 @@ class Store:
                 s.exec(
                     select(func.count())
                     .select_from(Outbox)
-                    .where(Outbox.kind == "ack", Outbox.recipients == address.lower(),
-                           Outbox.created_at >= since)
+                    .where(
+                        Outbox.kind == "ack",
+                        Outbox.recipients == address.lower(),
+                        Outbox.created_at >= since,
+                    )
                 ).one()
             )
 
     def open_ticket(
-        self, inbox_id: int, mail: ParsedMail, c: Classification, d: Decision, *,
-        received: datetime, now: datetime, needs_triage: bool,
+        self,
+        inbox_id: int,
+        mail: ParsedMail,
+        c: Classification,
+        d: Decision,
+        *,
+        received: datetime,
+        now: datetime,
+        needs_triage: bool,
         render_ack: Callable[[TicketView], OutgoingMail] | None,
     ) -> str:
         """New ticket + its first message + (optional) ack in the outbox + audit, one commit."""
         assert d.first_response_due is not None
         with _translate(), self._session() as s:
             ticket = Ticket(
-                ref=f"pending-{inbox_id}", customer_address=mail.from_address.lower(),
-                customer_name=mail.from_name, subject=mail.subject, category=c.category,
-                urgency=c.urgency, language=c.language, status=TicketStatus.OPEN,
-                needs_triage=needs_triage, confidence=c.confidence,
-                model_version=c.model_version, explanation=_explanation(c, d),
-                received_at=received, first_response_due=d.first_response_due, created_at=now,
+                ref=f"pending-{inbox_id}",
+                customer_address=mail.from_address.lower(),
+                customer_name=mail.from_name,
+                subject=mail.subject,
+                category=c.category,
+                urgency=c.urgency,
+                language=c.language,
+                status=TicketStatus.OPEN,
+                needs_triage=needs_triage,
+                confidence=c.confidence,
+                model_version=c.model_version,
+                explanation=_explanation(c, d),
+                received_at=received,
+                first_response_due=d.first_response_due,
+                created_at=now,
             )
             s.add(ticket)
             s.flush()  # assigns the id the reference is made from
@@ -201,15 +228,26 @@ class Store:
                 .limit(limit)
             ).all()
             return [
-                DueOutbox(r.id or 0, r.message_id, r.sender, tuple(r.recipients.split(",")),
-                          r.raw, r.attempts)
+                DueOutbox(
+                    r.id or 0,
+                    r.message_id,
+                    r.sender,
+                    tuple(r.recipients.split(",")),
+                    r.raw,
+                    r.attempts,
+                )
                 for r in rows
             ]
 
     def pending_outbox_count(self) -> int:
         with self._session() as s:
-            return int(s.exec(select(func.count()).select_from(Outbox).where(
-                Outbox.status == OutboxStatus.PENDING)).one())
+            return int(
+                s.exec(
+                    select(func.count())
+                    .select_from(Outbox)
+                    .where(Outbox.status == OutboxStatus.PENDING)
+                ).one()
+            )
 
     def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
         """Called right after the server's 250: keep this transaction tiny."""
@@ -221,12 +259,19 @@ class Store:
             )
 
     def mark_retry(self, outbox_id: int, *, error: str, next_at: datetime, now: datetime) -> None:
-        self._update_outbox(outbox_id, now, "send_retry", status=OutboxStatus.PENDING,
-                            next_attempt_at=next_at, last_error=error[:2000])
+        self._update_outbox(
+            outbox_id,
+            now,
+            "send_retry",
+            status=OutboxStatus.PENDING,
+            next_attempt_at=next_at,
+            last_error=error[:2000],
+        )
 
     def mark_dead(self, outbox_id: int, *, error: str, now: datetime) -> None:
-        self._update_outbox(outbox_id, now, "send_dead", status=OutboxStatus.DEAD,
-                            last_error=error[:2000])
+        self._update_outbox(
+            outbox_id, now, "send_dead", status=OutboxStatus.DEAD, last_error=error[:2000]
+        )
 
     def _update_outbox(self, outbox_id: int, now: datetime, event: str, **values: Any) -> None:
         with _translate(), self._session() as s:
@@ -237,7 +282,9 @@ class Store:
                 setattr(row, key, value)
             row.attempts += 1
             s.add(row)
-            _audit(s, now, event, row.ticket_id, None, {"outbox": outbox_id, "error": row.last_error})
+            _audit(
+                s, now, event, row.ticket_id, None, {"outbox": outbox_id, "error": row.last_error}
+            )
             s.commit()
 
     # --- escalation ---------------------------------------------------------------------
@@ -253,13 +300,21 @@ class Store:
             ).all()
             return [(tid or 0, due, level) for tid, due, level in rows]
 
-    def record_escalation(self, ticket_id: int, level: int, due_at: datetime, reason: str,
-                          *, now: datetime) -> bool:
+    def record_escalation(
+        self, ticket_id: int, level: int, due_at: datetime, reason: str, *, now: datetime
+    ) -> bool:
         """Insert the escalation once; False when it was already recorded."""
         try:
             with self._session() as s:
-                s.add(EscalationRow(ticket_id=ticket_id, level=level, due_at=due_at,
-                                    reason=reason, created_at=now))
+                s.add(
+                    EscalationRow(
+                        ticket_id=ticket_id,
+                        level=level,
+                        due_at=due_at,
+                        reason=reason,
+                        created_at=now,
+                    )
+                )
                 ticket = s.get(Ticket, ticket_id)
                 if ticket is not None and ticket.escalation_level < level:
                     ticket.escalation_level = level
@@ -280,10 +335,14 @@ class Store:
             ticket = s.exec(select(Ticket).where(Ticket.ref == ref)).first()
             if ticket is None:
                 return None
-            messages = s.exec(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
-                              .order_by(col(TicketMessage.id))).all()
-            outbox = s.exec(select(Outbox).where(Outbox.ticket_id == ticket.id)
-                            .order_by(col(Outbox.id))).all()
+            messages = s.exec(
+                select(TicketMessage)
+                .where(TicketMessage.ticket_id == ticket.id)
+                .order_by(col(TicketMessage.id))
+            ).all()
+            outbox = s.exec(
+                select(Outbox).where(Outbox.ticket_id == ticket.id).order_by(col(Outbox.id))
+            ).all()
             return ticket, list(messages), list(outbox)
 
 
@@ -294,38 +353,64 @@ class _Known:
 
 
 def _mailbox_q(account: str, mailbox: str) -> Any:
-    return select(MailboxState).where(MailboxState.account == account, MailboxState.mailbox == mailbox)
+    return select(MailboxState).where(
+        MailboxState.account == account, MailboxState.mailbox == mailbox
+    )
 
 
-def _known_keys(s: Session, account: str, mailbox: str, uidvalidity: int,
-                mails: Sequence[FetchedMail], message_ids: Sequence[str]) -> _Known:
+def _known_keys(
+    s: Session,
+    account: str,
+    mailbox: str,
+    uidvalidity: int,
+    mails: Sequence[FetchedMail],
+    message_ids: Sequence[str],
+) -> _Known:
     uids = [m.uid for m in mails]
     seen_uids = {
         (uidvalidity, u)
-        for u in s.exec(select(InboxMessage.uid).where(
-            InboxMessage.account == account, InboxMessage.mailbox == mailbox,
-            InboxMessage.uidvalidity == uidvalidity, col(InboxMessage.uid).in_(uids)))
+        for u in s.exec(
+            select(InboxMessage.uid).where(
+                InboxMessage.account == account,
+                InboxMessage.mailbox == mailbox,
+                InboxMessage.uidvalidity == uidvalidity,
+                col(InboxMessage.uid).in_(uids),
+            )
+        )
     }
     keys = [dedupe_key(mid, m.raw) for m, mid in zip(mails, message_ids, strict=True)]
     found = {
-        k: i for k, i in s.exec(select(InboxMessage.dedupe_key, InboxMessage.id)
-                                .where(col(InboxMessage.dedupe_key).in_(keys)))
+        k: i
+        for k, i in s.exec(
+            select(InboxMessage.dedupe_key, InboxMessage.id).where(
+                col(InboxMessage.dedupe_key).in_(keys)
+            )
+        )
         if k is not None and i is not None
     }
     return _Known(seen_uids, found)
 
 
-def _archive_one(s: Session, mail: FetchedMail, message_id: str, known: _Known,
-                 now: datetime) -> int:
+def _archive_one(
+    s: Session, mail: FetchedMail, message_id: str, known: _Known, now: datetime
+) -> int:
     key = dedupe_key(message_id, mail.raw)
     first = known.keys.get(key)
     row = InboxMessage(
-        account=mail.account, mailbox=mail.mailbox, uidvalidity=mail.uidvalidity, uid=mail.uid,
-        dedupe_key=None if first else key, message_id=message_id,
-        raw_sha256=hashlib.sha256(mail.raw).hexdigest(), raw=mail.raw, size=len(mail.raw),
+        account=mail.account,
+        mailbox=mail.mailbox,
+        uidvalidity=mail.uidvalidity,
+        uid=mail.uid,
+        dedupe_key=None if first else key,
+        message_id=message_id,
+        raw_sha256=hashlib.sha256(mail.raw).hexdigest(),
+        raw=mail.raw,
+        size=len(mail.raw),
         status=InboxStatus.DUPLICATE if first else InboxStatus.RECEIVED,
-        reason=f"same message as inbox #{first}" if first else "", duplicate_of=first,
-        fetched_at=now, processed_at=now if first else None,
+        reason=f"same message as inbox #{first}" if first else "",
+        duplicate_of=first,
+        fetched_at=now,
+        processed_at=now if first else None,
     )
     s.add(row)
     s.flush()
@@ -337,25 +422,52 @@ def _archive_one(s: Session, mail: FetchedMail, message_id: str, known: _Known,
     return 1
 
 
-def _add_customer_message(s: Session, ticket_id: int, inbox_id: int, mail: ParsedMail,
-                          kind: str, now: datetime) -> None:
-    s.add(TicketMessage(
-        ticket_id=ticket_id, direction="in", kind=kind, message_id=mail.message_id,
-        inbox_id=inbox_id, from_address=mail.from_address.lower(), subject=mail.subject,
-        body=mail.text, created_at=now,
-    ))
+def _add_customer_message(
+    s: Session, ticket_id: int, inbox_id: int, mail: ParsedMail, kind: str, now: datetime
+) -> None:
+    s.add(
+        TicketMessage(
+            ticket_id=ticket_id,
+            direction="in",
+            kind=kind,
+            message_id=mail.message_id,
+            inbox_id=inbox_id,
+            from_address=mail.from_address.lower(),
+            subject=mail.subject,
+            body=mail.text,
+            created_at=now,
+        )
+    )
 
 
-def _add_outbox(s: Session, ticket_id: int, kind: str, seq: int, out: OutgoingMail,
-                now: datetime) -> None:
-    s.add(Outbox(
-        ticket_id=ticket_id, kind=kind, seq=seq, message_id=out.message_id, sender=out.sender,
-        recipients=",".join(r.lower() for r in out.recipients), raw=out.raw,
-        status=OutboxStatus.PENDING, next_attempt_at=now, created_at=now,
-    ))
+def _add_outbox(
+    s: Session, ticket_id: int, kind: str, seq: int, out: OutgoingMail, now: datetime
+) -> None:
+    s.add(
+        Outbox(
+            ticket_id=ticket_id,
+            kind=kind,
+            seq=seq,
+            message_id=out.message_id,
+            sender=out.sender,
+            recipients=",".join(r.lower() for r in out.recipients),
+            raw=out.raw,
+            status=OutboxStatus.PENDING,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
     # Our own Message-ID joins the thread index, so a reply to the ack finds the ticket.
-    s.add(TicketMessage(ticket_id=ticket_id, direction="out", kind=kind,
-                        message_id=out.message_id, from_address=out.sender, created_at=now))
+    s.add(
+        TicketMessage(
+            ticket_id=ticket_id,
+            direction="out",
+            kind=kind,
+            message_id=out.message_id,
+            from_address=out.sender,
+            created_at=now,
+        )
+    )
 
 
 def _finish_inbox(s: Session, inbox_id: int, ticket_id: int, now: datetime) -> None:
@@ -366,22 +478,47 @@ def _finish_inbox(s: Session, inbox_id: int, ticket_id: int, now: datetime) -> N
     s.add(row)
 
 
-def _audit(s: Session, now: datetime, kind: str, ticket_id: int | None, inbox_id: int | None,
-           detail: dict[str, Any]) -> None:
-    s.add(AuditEvent(at=now, kind=kind, ticket_id=ticket_id, inbox_id=inbox_id,
-                     detail=json.dumps(detail, ensure_ascii=False)))
+def _audit(
+    s: Session,
+    now: datetime,
+    kind: str,
+    ticket_id: int | None,
+    inbox_id: int | None,
+    detail: dict[str, Any],
+) -> None:
+    s.add(
+        AuditEvent(
+            at=now,
+            kind=kind,
+            ticket_id=ticket_id,
+            inbox_id=inbox_id,
+            detail=json.dumps(detail, ensure_ascii=False),
+        )
+    )
 
 
 def _explanation(c: Classification, d: Decision) -> str:
-    return json.dumps({"probabilities": c.probabilities, "explanation": list(c.explanation),
-                       "reasons": list(d.reasons)}, ensure_ascii=False)
+    return json.dumps(
+        {
+            "probabilities": c.probabilities,
+            "explanation": list(c.explanation),
+            "reasons": list(d.reasons),
+        },
+        ensure_ascii=False,
+    )
 
 
 def _view(t: Ticket) -> TicketView:
     return TicketView(
-        ref=t.ref, customer_address=t.customer_address, customer_name=t.customer_name,
-        subject=t.subject, category=t.category, urgency=t.urgency, language=t.language,
-        received_at=t.received_at, first_response_due=t.first_response_due,
+        ref=t.ref,
+        customer_address=t.customer_address,
+        customer_name=t.customer_name,
+        subject=t.subject,
+        category=t.category,
+        urgency=t.urgency,
+        language=t.language,
+        received_at=t.received_at,
+        first_response_due=t.first_response_due,
     )
 
 
@@ -391,11 +528,8 @@ class _translate:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: object) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
         if isinstance(exc, OperationalError):
             raise TransientError(f"database: {exc.orig}") from exc
-
-
-def ids(rows: Iterable[Any]) -> list[int]:
-    return [r.id for r in rows]

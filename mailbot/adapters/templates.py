@@ -21,7 +21,6 @@ def make_environment(root: Path) -> SandboxedEnvironment:
         autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
         auto_reload=True,
         keep_trailing_newline=True,
-        trim_blocks=True,
         lstrip_blocks=True,
     )
 

@@ -27,8 +27,11 @@ def default_config_path() -> Path:
 def config_option(fn: F) -> F:
     """--config FILE on every subcommand (default: $MAILBOT_CONFIG, else ./mailbot.toml)."""
     return click.option(
-        "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-        default=None, help="Config file (default: $MAILBOT_CONFIG, else ./mailbot.toml).",
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Config file (default: $MAILBOT_CONFIG, else ./mailbot.toml).",
     )(fn)
 
 
@@ -41,7 +44,9 @@ def load(config_path: Path | None) -> Settings:
 def setup_logging(level: str = "INFO") -> None:
     """Logs go to stderr, so stdout stays a clean single document for --format json."""
     logging.basicConfig(
-        level=level, stream=sys.stderr, force=True,
+        level=level,
+        stream=sys.stderr,
+        force=True,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     for noisy in ("aioimaplib", "apscheduler", "alembic", "aiosmtplib"):

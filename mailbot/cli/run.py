@@ -14,7 +14,9 @@ from mailbot.runners.app import build, run_forever, run_once
 
 @click.command()
 @config_option
-@click.option("--once", is_flag=True, help="Process what is in the mailbox now, drain the outbox, exit.")
+@click.option(
+    "--once", is_flag=True, help="Process what is in the mailbox now, drain the outbox, exit."
+)
 @exits
 def run(config_path: Path | None, once: bool) -> None:
     """Run the daemon (or one pass with --once)."""

@@ -31,11 +31,19 @@ def iso(value: datetime | None) -> str | None:
 
 def ticket_summary(t: Ticket) -> dict[str, Any]:
     return {
-        "ref": t.ref, "customer": t.customer_address, "customer_name": t.customer_name,
-        "subject": t.subject, "category": t.category, "urgency": t.urgency,
-        "language": t.language, "status": t.status, "needs_triage": t.needs_triage,
-        "received_at": iso(t.received_at), "first_response_due": iso(t.first_response_due),
-        "first_response_at": iso(t.first_response_at), "resolved_at": iso(t.resolved_at),
+        "ref": t.ref,
+        "customer": t.customer_address,
+        "customer_name": t.customer_name,
+        "subject": t.subject,
+        "category": t.category,
+        "urgency": t.urgency,
+        "language": t.language,
+        "status": t.status,
+        "needs_triage": t.needs_triage,
+        "received_at": iso(t.received_at),
+        "first_response_due": iso(t.first_response_due),
+        "first_response_at": iso(t.first_response_at),
+        "resolved_at": iso(t.resolved_at),
         "escalation_level": t.escalation_level,
     }
 
@@ -56,8 +64,17 @@ def list_(config_path: Path | None, fmt: str, limit: int) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    cols = ["ref", "received_at", "urgency", "category", "language", "status",
-            "first_response_due", "customer", "subject"]
+    cols = [
+        "ref",
+        "received_at",
+        "urgency",
+        "category",
+        "language",
+        "status",
+        "first_response_due",
+        "customer",
+        "subject",
+    ]
     table = [[_clip(r[c]) for c in cols] for r in rows]
     click.echo(tabulate(table, headers=cols) if table else "no tickets yet")
 
@@ -93,25 +110,53 @@ def _explanation(t: Ticket) -> dict[str, Any]:
 
 
 def _message(m: TicketMessage) -> dict[str, Any]:
-    return {"direction": m.direction, "kind": m.kind, "message_id": m.message_id,
-            "from": m.from_address, "subject": m.subject, "at": iso(m.created_at),
-            "body": m.body}
+    return {
+        "direction": m.direction,
+        "kind": m.kind,
+        "message_id": m.message_id,
+        "from": m.from_address,
+        "subject": m.subject,
+        "at": iso(m.created_at),
+        "body": m.body,
+    }
 
 
 def _outbox(o: Outbox) -> dict[str, Any]:
-    return {"kind": o.kind, "message_id": o.message_id, "to": o.recipients, "status": o.status,
-            "attempts": o.attempts, "sent_at": iso(o.sent_at), "last_error": o.last_error}
+    return {
+        "kind": o.kind,
+        "message_id": o.message_id,
+        "to": o.recipients,
+        "status": o.status,
+        "attempts": o.attempts,
+        "sent_at": iso(o.sent_at),
+        "last_error": o.last_error,
+    }
 
 
 def _show_text(doc: dict[str, Any]) -> str:
-    head = [(k, doc[k]) for k in ("ref", "status", "customer", "customer_name", "subject",
-                                  "category", "urgency", "language", "needs_triage",
-                                  "received_at", "first_response_due", "first_response_at",
-                                  "escalation_level")]
+    head = [
+        (k, doc[k])
+        for k in (
+            "ref",
+            "status",
+            "customer",
+            "customer_name",
+            "subject",
+            "category",
+            "urgency",
+            "language",
+            "needs_triage",
+            "received_at",
+            "first_response_due",
+            "first_response_at",
+            "escalation_level",
+        )
+    ]
     parts = [tabulate(head, tablefmt="plain")]
     cls = doc["classification"]
-    parts.append(f"\nclassified by model {cls.get('model_version')} "
-                 f"(confidence {cls.get('confidence')})")
+    parts.append(
+        f"\nclassified by model {cls.get('model_version')} (confidence {cls.get('confidence')})"
+    )
     parts.extend(f"  - {line}" for line in cls.get("reasons", []))
     parts.append("\nmessages:")
     for m in doc["messages"]:
@@ -119,8 +164,11 @@ def _show_text(doc: dict[str, Any]) -> str:
         if m["body"]:
             parts.append("    " + _clip(m["body"], 300).replace("\n", "\n    "))
     parts.append("\noutbox:")
-    parts.extend(f"  {o['kind']} -> {o['to']}: {o['status']} (attempts {o['attempts']})"
-                 f"{' ' + o['last_error'] if o['last_error'] else ''}" for o in doc["outbox"])
+    parts.extend(
+        f"  {o['kind']} -> {o['to']}: {o['status']} (attempts {o['attempts']})"
+        f"{' ' + o['last_error'] if o['last_error'] else ''}"
+        for o in doc["outbox"]
+    )
     return "\n".join(parts)
 
 

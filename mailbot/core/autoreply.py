@@ -37,7 +37,9 @@ def loop_verdict(
     if _ROBOT_LOCALPART.match(sender.split("@", 1)[0]):
         return LoopVerdict(False, f"robot sender {sender}")
     if recent_acks_to_sender >= max_acks_per_hour:
-        return LoopVerdict(False, f"rate limit: {recent_acks_to_sender} acks to sender in the last hour")
+        return LoopVerdict(
+            False, f"rate limit: {recent_acks_to_sender} acks to sender in the last hour"
+        )
     return LoopVerdict(True)
 
 

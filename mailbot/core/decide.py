@@ -18,7 +18,7 @@ def decide(
     windows_hours: Mapping[str, float],
     triage_threshold: float,
 ) -> Decision:
-    """A follow-up joins its ticket silently; a new request gets a ticket and, if allowed, an ack."""
+    """A follow-up joins its ticket silently; a new request gets a ticket and maybe an ack."""
     if match.ticket_id is not None:
         return Decision(
             action=Action.FOLLOW_UP,

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
@@ -94,7 +94,7 @@ def _body_text(msg: EmailMessage, defects: list[str]) -> str:
     return content.strip()
 
 
-def _part_text(part: EmailMessage, defects: list[str]) -> str:
+def _part_text(part: MIMEPart, defects: list[str]) -> str:
     try:
         content = part.get_content()
     except (LookupError, UnicodeError, ValueError, AssertionError) as exc:

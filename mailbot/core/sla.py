@@ -17,9 +17,7 @@ def first_response_due(
     return received + timedelta(hours=windows_hours[urgency])
 
 
-def overdue(
-    tickets: Iterable[tuple[int, datetime, int]], *, now: datetime
-) -> list[Escalation]:
+def overdue(tickets: Iterable[tuple[int, datetime, int]], *, now: datetime) -> list[Escalation]:
     """Level-1 escalations for (ticket_id, first_response_due, level) past due and not escalated."""
     return [
         Escalation(ticket_id, 1, due, f"first response overdue since {due.isoformat()}")

@@ -33,8 +33,11 @@ def read_jsonl(path: Path, *, categories: Sequence[str], urgencies: Sequence[str
         try:
             row = json.loads(line)
             ex = Example(
-                str(row.get("subject", "")), str(row["text"]), str(row["category"]),
-                str(row["urgency"]), str(row.get("language", "")),
+                str(row.get("subject", "")),
+                str(row["text"]),
+                str(row["category"]),
+                str(row["urgency"]),
+                str(row.get("language", "")),
             )
         except (ValueError, KeyError) as exc:
             problems.append(f"{path}:{lineno}: {exc.__class__.__name__}: {exc}")
@@ -58,16 +61,30 @@ def build_head() -> Any:
 
     return Pipeline(
         [
-            ("features", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3),
-                                         sublinear_tf=True, min_df=1, max_features=200_000)),
+            (
+                "features",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(1, 3),
+                    sublinear_tf=True,
+                    min_df=1,
+                    max_features=200_000,
+                ),
+            ),
             ("model", LogisticRegression(max_iter=2000, C=10.0)),
         ]
     )
 
 
 def train_model(
-    examples: Sequence[Example], out: Path, *, version: str, created: datetime,
-    categories: Sequence[str], urgencies: Sequence[str], data_hash: str,
+    examples: Sequence[Example],
+    out: Path,
+    *,
+    version: str,
+    created: datetime,
+    categories: Sequence[str],
+    urgencies: Sequence[str],
+    data_hash: str,
 ) -> None:
     """Fit both heads and write `out/` (category.skops, urgency.skops, metadata.json)."""
     import sklearn

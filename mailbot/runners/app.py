@@ -46,13 +46,16 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
     migrate(engine)
     store = Store(engine, ref_prefix=settings.tickets.ref_prefix)
     tax = settings.taxonomy
-    model: SklearnModel = load_model(active_model_dir(settings.models_dir),
-                                     categories=tax.categories, urgencies=tax.urgencies)
+    model: SklearnModel = load_model(
+        active_model_dir(settings.models_dir), categories=tax.categories, urgencies=tax.urgencies
+    )
     log.info("classifier model %s loaded", model.version)
     smtp = SmtpSender(settings.smtp)
     sender = Sender(settings.smtp.from_address, settings.smtp.from_name, settings.smtp.reply_to)
     processor = Processor(
-        store, model=lambda: model, detect_language=make_detector(tax.languages),
+        store,
+        model=lambda: model,
+        detect_language=make_detector(tax.languages),
         renderer=FileTemplates(settings.templates_dir, default_language=tax.default_language),
         config=ProcessConfig(
             sender=sender,
@@ -64,10 +67,13 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
         clock=clock,
     )
     return App(
-        settings=settings, store=store,
+        settings=settings,
+        store=store,
         ingestor=Ingestor(settings.imap, settings.account, store, clock),
-        processor=processor, outbox=OutboxSender(store, smtp, clock),
-        escalator=Escalator(store, clock), smtp=smtp,
+        processor=processor,
+        outbox=OutboxSender(store, smtp, clock),
+        escalator=Escalator(store, clock),
+        smtp=smtp,
     )
 
 
@@ -89,8 +95,11 @@ async def run_once(app: App) -> int:
         await app.smtp.close()
     left = await asyncio.to_thread(app.store.pending_outbox_count)
     if left:
-        log.error("%d acknowledgement(s) not delivered yet (%s); they stay queued",
-                  left, app.outbox.last_error or "retry scheduled")
+        log.error(
+            "%d acknowledgement(s) not delivered yet (%s); they stay queued",
+            left,
+            app.outbox.last_error or "retry scheduled",
+        )
         return 1
     return 0
 
@@ -103,9 +112,13 @@ async def run_forever(app: App) -> int:
         loop.add_signal_handler(sig, stop.set)
     wake_outbox = asyncio.Event()
     scheduler = AsyncIOScheduler()
-    scheduler.add_job(app.escalator.scan, "interval",
-                      seconds=app.settings.escalation.check_interval, max_instances=1,
-                      coalesce=True)
+    scheduler.add_job(
+        app.escalator.scan,
+        "interval",
+        seconds=app.settings.escalation.check_interval,
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.start()
     tasks = [
         asyncio.create_task(_ingest_loop(app, stop, wake_outbox), name="ingest"),
@@ -165,7 +178,7 @@ class _Outage:
         if self._failures == 0:
             log.error("%s unavailable, retrying with backoff: %s", self._what, error)
         self._failures += 1
-        return float(min(2 ** self._failures, 300))
+        return float(min(2**self._failures, 300))
 
     def ok(self) -> None:
         if self._failures:
@@ -173,12 +186,14 @@ class _Outage:
         self._failures = 0
 
 
-async def _sleep_unless(stop: asyncio.Event, seconds: float,
-                        wake: asyncio.Event | None = None) -> None:
+async def _sleep_unless(
+    stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None
+) -> None:
     waiters = [asyncio.create_task(stop.wait())]
     if wake is not None:
         waiters.append(asyncio.create_task(wake.wait()))
-    _done, pending = await asyncio.wait(waiters, timeout=seconds,
-                                        return_when=asyncio.FIRST_COMPLETED)
+    _done, pending = await asyncio.wait(
+        waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+    )
     for task in pending:
         task.cancel()

@@ -25,9 +25,11 @@ class Escalator:
         now = self._clock.now()
         recorded = 0
         for esc in overdue(self._store.unanswered_open_tickets(now), now=now):
-            if self._store.record_escalation(esc.ticket_id, esc.level, esc.due_at, esc.reason,
-                                             now=now):
+            if self._store.record_escalation(
+                esc.ticket_id, esc.level, esc.due_at, esc.reason, now=now
+            ):
                 recorded += 1
-                log.warning("ESCALATION ticket #%d level %d: %s", esc.ticket_id, esc.level,
-                            esc.reason)
+                log.warning(
+                    "ESCALATION ticket #%d level %d: %s", esc.ticket_id, esc.level, esc.reason
+                )
         return recorded

@@ -18,8 +18,14 @@ log = logging.getLogger(__name__)
 class Ingestor:
     """Fetches what is new since the last recorded UID; the database, not \\Seen, is the truth."""
 
-    def __init__(self, settings: ImapSettings, account: str, store: Store, clock: Clock,
-                 connect: Callable[[], ImapMailbox] | None = None) -> None:
+    def __init__(
+        self,
+        settings: ImapSettings,
+        account: str,
+        store: Store,
+        clock: Clock,
+        connect: Callable[[], ImapMailbox] | None = None,
+    ) -> None:
         self._s = settings
         self._account = account
         self._store = store
@@ -34,20 +40,31 @@ class Ingestor:
         state = await asyncio.to_thread(self._store.mailbox_state, self._account, mailbox.folder)
         last_uid = state[1] if state is not None and state[0] == uidvalidity else 0
         if state is not None and state[0] != uidvalidity:
-            log.warning("UIDVALIDITY of %s changed %s -> %s: re-scanning (dedupe by Message-ID)",
-                        mailbox.folder, state[0], uidvalidity)
+            log.warning(
+                "UIDVALIDITY of %s changed %s -> %s: re-scanning (dedupe by Message-ID)",
+                mailbox.folder,
+                state[0],
+                uidvalidity,
+            )
         uids = await mailbox.uids_after(last_uid)
         new = 0
         for start in range(0, len(uids), self._s.fetch_batch):
-            new += await self._ingest_batch(mailbox, uidvalidity, uids[start:start + self._s.fetch_batch])
+            new += await self._ingest_batch(
+                mailbox, uidvalidity, uids[start : start + self._s.fetch_batch]
+            )
         return new
 
     async def _ingest_batch(self, mailbox: ImapMailbox, uidvalidity: int, uids: list[int]) -> int:
         mails = await mailbox.fetch(uids)
         message_ids = [message_id_of(m.raw) for m in mails]
         new = await asyncio.to_thread(
-            self._store.store_fetched, self._account, mailbox.folder, uidvalidity, mails,
-            message_ids, now=self._clock.now(),
+            self._store.store_fetched,
+            self._account,
+            mailbox.folder,
+            uidvalidity,
+            mails,
+            message_ids,
+            now=self._clock.now(),
         )
         # Flag only after the commit: a crash in between re-fetches nothing (last_uid moved)
         # and leaves at worst an unflagged message on the server.

@@ -20,7 +20,8 @@ RETRY_CAP = timedelta(hours=1)
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff: 30 s, 1 min, 2 min ... capped at an hour."""
-    return min(RETRY_BASE * (2 ** min(attempts, 16)), RETRY_CAP)
+    delay: timedelta = RETRY_BASE * (2 ** min(attempts, 16))
+    return min(delay, RETRY_CAP)
 
 
 class OutboxSender:
@@ -49,17 +50,33 @@ class OutboxSender:
         except TransientError as exc:
             self.last_error = f"transient: {exc}"
             next_at = self._clock.now() + retry_delay(row.attempts)
-            log.warning("outbox #%d %s: will retry at %s: %s", row.id, row.message_id,
-                        next_at.isoformat(), exc)
-            await asyncio.to_thread(self._store.mark_retry, row.id, error=str(exc),
-                                    next_at=next_at, now=self._clock.now())
+            log.warning(
+                "outbox #%d %s: will retry at %s: %s",
+                row.id,
+                row.message_id,
+                next_at.isoformat(),
+                exc,
+            )
+            await asyncio.to_thread(
+                self._store.mark_retry,
+                row.id,
+                error=str(exc),
+                next_at=next_at,
+                now=self._clock.now(),
+            )
             return False
         except PermanentError as exc:
             self.last_error = f"permanent: {exc}"
-            log.error("ALERT outbox #%d %s to %s is dead: %s", row.id, row.message_id,
-                      ",".join(row.recipients), exc)
-            await asyncio.to_thread(self._store.mark_dead, row.id, error=str(exc),
-                                    now=self._clock.now())
+            log.error(
+                "ALERT outbox #%d %s to %s is dead: %s",
+                row.id,
+                row.message_id,
+                ",".join(row.recipients),
+                exc,
+            )
+            await asyncio.to_thread(
+                self._store.mark_dead, row.id, error=str(exc), now=self._clock.now()
+            )
             return False
         # Between the server's 250 (above) and this commit lies the only window in which a
         # crash makes the message go out twice. It is one small UPDATE: see docs/delivery.md.

@@ -41,9 +41,14 @@ class ProcessConfig:
 
 class Processor:
     def __init__(
-        self, store: Store, *, model: Callable[[], TextModel],
-        detect_language: Callable[[str], str | None], renderer: TemplateRenderer,
-        config: ProcessConfig, clock: Clock,
+        self,
+        store: Store,
+        *,
+        model: Callable[[], TextModel],
+        detect_language: Callable[[str], str | None],
+        renderer: TemplateRenderer,
+        config: ProcessConfig,
+        clock: Clock,
     ) -> None:
         self._store = store
         self._model = model
@@ -72,48 +77,84 @@ class Processor:
             raise  # the database is unavailable: stop, the row stays "received"
         except Exception as exc:  # per item: anything else quarantines this message only
             log.exception("inbox #%d quarantined", row.id)
-            self._store.quarantine(row.id, f"{exc.__class__.__name__}: {exc}", now=self._clock.now())
+            self._store.quarantine(
+                row.id, f"{exc.__class__.__name__}: {exc}", now=self._clock.now()
+            )
             return
         log.info("inbox #%d -> %s", row.id, outcome)
 
     def _handle(self, row: PendingInbox) -> str:
         now = self._clock.now()
         mail = parse(row.raw)
-        by_id, by_ref = self._store.thread_lookup(candidate_ids(mail), candidate_refs(mail, self._refs))
-        match = correlate(mail, tickets_by_message_id=by_id, tickets_by_ref=by_ref, pattern=self._refs)
+        by_id, by_ref = self._store.thread_lookup(
+            candidate_ids(mail), candidate_refs(mail, self._refs)
+        )
+        match = correlate(
+            mail, tickets_by_message_id=by_id, tickets_by_ref=by_ref, pattern=self._refs
+        )
         recent = self._store.recent_acks_to(mail.from_address, now - timedelta(hours=1))
-        verdict = loop_verdict(mail, own_addresses=self._cfg.own_addresses,
-                               recent_acks_to_sender=recent,
-                               max_acks_per_hour=self._cfg.max_acks_per_hour)
-        classification = classify(mail, model=self._model(), detect_language=self._detect,
-                                  policy=self._cfg.classify_policy)
+        verdict = loop_verdict(
+            mail,
+            own_addresses=self._cfg.own_addresses,
+            recent_acks_to_sender=recent,
+            max_acks_per_hour=self._cfg.max_acks_per_hour,
+        )
+        classification = classify(
+            mail,
+            model=self._model(),
+            detect_language=self._detect,
+            policy=self._cfg.classify_policy,
+        )
         received = row.fetched_at
-        decision = decide(classification, match, verdict, received=received,
-                          windows_hours=self._cfg.windows_hours,
-                          triage_threshold=self._cfg.triage_threshold)
+        decision = decide(
+            classification,
+            match,
+            verdict,
+            received=received,
+            windows_hours=self._cfg.windows_hours,
+            triage_threshold=self._cfg.triage_threshold,
+        )
         if decision.action is Action.FOLLOW_UP:
             assert decision.ticket_id is not None
             ref = self._store.add_follow_up(row.id, decision.ticket_id, mail, decision, now=now)
             return f"follow-up on {ref} ({match.reason})"
         renderer = self._ack_renderer(mail, decision.template, now) if decision.send_ack else None
         ref = self._store.open_ticket(
-            row.id, mail, classification, decision, received=received, now=now,
-            needs_triage=decision.template == "default", render_ack=renderer,
+            row.id,
+            mail,
+            classification,
+            decision,
+            received=received,
+            now=now,
+            needs_triage=decision.template == "default",
+            render_ack=renderer,
         )
-        return f"ticket {ref} {classification.category}/{classification.urgency}/{classification.language}"
+        c = classification
+        return f"ticket {ref} {c.category}/{c.urgency}/{c.language}"
 
-    def _ack_renderer(self, mail: ParsedMail, template: str,
-                      now: datetime) -> Callable[[TicketView], OutgoingMail]:
-        ack = functools.partial(render_ack, renderer=self._renderer, sender=self._cfg.sender,
-                                in_reply_to=mail.message_id, references=mail.references, now=now)
+    def _ack_renderer(
+        self, mail: ParsedMail, template: str, now: datetime
+    ) -> Callable[[TicketView], OutgoingMail]:
+        ack = functools.partial(
+            render_ack,
+            renderer=self._renderer,
+            sender=self._cfg.sender,
+            in_reply_to=mail.message_id,
+            references=mail.references,
+            now=now,
+        )
 
         def render(view: TicketView) -> OutgoingMail:
             try:
                 return ack(view, template=template)
             except TemplateError as exc:
                 # The customer still gets an acknowledgement: the generic one.
-                log.error("ALERT template %r failed for %s, using the default: %s",
-                          template, view.ref, exc)
+                log.error(
+                    "ALERT template %r failed for %s, using the default: %s",
+                    template,
+                    view.ref,
+                    exc,
+                )
                 return ack(view, template="default")
 
         return render

@@ -22,7 +22,9 @@ def english_mail() -> bytes:
     msg["Subject"] = "Withdrawal pending for 2 days"
     msg["Message-ID"] = "<en-1@customer.test>"
     msg["Date"] = "Sun, 22 Nov 2026 09:00:00 +0000"
-    msg.set_content("Hi, my withdrawal of 0.3 BTC has been pending since Friday. When will it arrive?")
+    msg.set_content(
+        "Hi, my withdrawal of 0.3 BTC has been pending since Friday. When will it arrive?"
+    )
     return msg.as_bytes()
 
 
@@ -31,15 +33,19 @@ def korean_mail() -> bytes:
     body = "안녕하세요. 어제 입금한 USDT가 아직 잔고에 반영되지 않았습니다. 확인 부탁드립니다."
     subject = Header("입금이 반영되지 않습니다", "euc-kr").encode()
     raw = (
-        "From: =?EUC-KR?B?sOi1tQ==?= <minsu@customer.test>\r\n"
-        "To: support@example.test\r\n"
-        f"Subject: {subject}\r\n"
-        "Message-ID: <ko-1@customer.test>\r\n"
-        "Date: Sun, 22 Nov 2026 18:00:00 +0900\r\n"
-        "MIME-Version: 1.0\r\n"
-        "Content-Type: text/plain; charset=EUC-KR\r\n"
-        "Content-Transfer-Encoding: 8bit\r\n\r\n"
-    ).encode("ascii") + body.encode("euc-kr") + b"\r\n"
+        (
+            "From: =?EUC-KR?B?sOi1tQ==?= <minsu@customer.test>\r\n"
+            "To: support@example.test\r\n"
+            f"Subject: {subject}\r\n"
+            "Message-ID: <ko-1@customer.test>\r\n"
+            "Date: Sun, 22 Nov 2026 18:00:00 +0900\r\n"
+            "MIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=EUC-KR\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\n"
+        ).encode("ascii")
+        + body.encode("euc-kr")
+        + b"\r\n"
+    )
     assert "입금".encode() not in raw  # the subject is only there encoded
     return raw
 
@@ -60,7 +66,9 @@ def reply_to(ack: bytes) -> bytes:
 def mailbot(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mailbot", *args, "--config", str(config)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -1,0 +1,1 @@
+"""Test helpers for mailbot: real mail servers for integration tests and demos."""

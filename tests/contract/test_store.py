@@ -1,0 +1,144 @@
+"""The store's promises on SQLite: idempotent archiving, one ticket per message, unique keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from mailbot.adapters.db import make_engine, migrate
+from mailbot.adapters.store import Store, dedupe_key
+from mailbot.core.parse import parse
+from mailbot.domain import (
+    Action,
+    Classification,
+    Decision,
+    FetchedMail,
+    InboxStatus,
+    OutgoingMail,
+    TicketView,
+)
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    migrate(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+def raw(mid: str | None, body: str = "hi") -> bytes:
+    head = f"Message-ID: {mid}\r\n" if mid else ""
+    return f"From: a@customer.test\r\nSubject: s\r\n{head}\r\n{body}".encode()
+
+
+def fetched(uid: int, data: bytes, uidvalidity: int = 7) -> FetchedMail:
+    return FetchedMail("acct", "INBOX", uidvalidity, uid, data)
+
+
+def archive(store: Store, mails: list[FetchedMail], uidvalidity: int = 7) -> int:
+    from mailbot.core.parse import message_id_of
+
+    return store.store_fetched(
+        "acct", "INBOX", uidvalidity, mails, [message_id_of(m.raw) for m in mails], now=NOW
+    )
+
+
+def test_migrations_match_the_tables(store: Store) -> None:
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def test_archiving_is_idempotent_and_dedupes(store: Store) -> None:
+    batch = [
+        fetched(1, raw("<a@x>")),
+        fetched(2, raw("<a@x>")),
+        fetched(3, raw(None)),
+        fetched(4, raw(None)),
+    ]
+    assert archive(store, batch) == 2  # uid 2 repeats <a@x>; uid 4 repeats uid 3's bytes
+    assert archive(store, batch) == 0  # the same UIDs again: nothing new
+    assert store.mailbox_state("acct", "INBOX") == (7, 4)
+    pending = store.pending_inbox(10)
+    assert len(pending) == 2
+    # A new UIDVALIDITY re-scans from 0, and Message-ID/raw-hash dedupe stops repeats.
+    assert archive(store, [fetched(1, raw("<a@x>"), 8), fetched(2, raw("<b@x>"), 8)], 8) == 1
+    assert store.mailbox_state("acct", "INBOX") == (8, 2)
+
+
+def test_dedupe_key_prefers_message_id() -> None:
+    assert dedupe_key("<a@x>", b"1") == dedupe_key("<a@x>", b"2")
+    assert dedupe_key("", b"1") != dedupe_key("", b"2")
+
+
+def ack_for(view: TicketView) -> OutgoingMail:
+    return OutgoingMail(
+        f"<{view.ref}.ack@example.test>", "support@example.test", (view.customer_address,), b"raw"
+    )
+
+
+def open_one(store: Store, mid: str = "<a@x>") -> tuple[int, str]:
+    archive(store, [fetched(1, raw(mid))])
+    row = store.pending_inbox(1)[0]
+    c = Classification("trading", "high", "en", 0.8, "v1")
+    d = Decision(Action.NEW_TICKET, None, True, "trading", NOW + timedelta(hours=4), ("why",))
+    ref = store.open_ticket(
+        row.id, parse(row.raw), c, d, received=NOW, now=NOW, needs_triage=False, render_ack=ack_for
+    )
+    return row.id, ref
+
+
+def test_ticket_ack_and_thread_index_in_one_commit(store: Store) -> None:
+    _, ref = open_one(store)
+    assert ref == "MB-000001"
+    assert store.pending_inbox(10) == []
+    by_id, by_ref = store.thread_lookup(["<a@x>", "<MB-000001.ack@example.test>"], ["MB-000001"])
+    assert set(by_id) == {"<a@x>", "<MB-000001.ack@example.test>"}
+    assert by_ref == {"MB-000001": 1}
+    due = store.due_outbox(NOW, 10)
+    assert [d.message_id for d in due] == ["<MB-000001.ack@example.test>"]
+    assert store.recent_acks_to("A@customer.test", NOW - timedelta(hours=1)) == 1
+
+
+def test_outbox_states(store: Store) -> None:
+    open_one(store)
+    row = store.due_outbox(NOW, 10)[0]
+    store.mark_retry(row.id, error="451 later", next_at=NOW + timedelta(minutes=1), now=NOW)
+    assert store.due_outbox(NOW, 10) == []
+    assert len(store.due_outbox(NOW + timedelta(minutes=1), 10)) == 1
+    store.mark_sent(row.id, now=NOW)
+    assert store.due_outbox(NOW + timedelta(days=1), 10) == []
+    assert store.pending_outbox_count() == 0
+
+
+def test_quarantine_keeps_the_reason(store: Store) -> None:
+    archive(store, [fetched(1, raw("<q@x>"))])
+    row = store.pending_inbox(1)[0]
+    store.quarantine(row.id, "ValueError: broken", now=NOW)
+    assert store.pending_inbox(10) == []
+    from sqlmodel import Session, select
+
+    from mailbot.adapters.tables import InboxMessage
+
+    with Session(store.engine) as s:
+        saved = s.exec(select(InboxMessage)).one()
+    assert saved.status == InboxStatus.QUARANTINED and "broken" in saved.reason
+
+
+def test_escalation_recorded_once(store: Store) -> None:
+    open_one(store)
+    late = NOW + timedelta(hours=5)
+    rows = store.unanswered_open_tickets(late)
+    assert [(r[0], r[2]) for r in rows] == [(1, 0)]
+    assert store.record_escalation(1, 1, rows[0][1], "late", now=late) is True
+    assert store.record_escalation(1, 1, rows[0][1], "late", now=late) is False
+    assert store.unanswered_open_tickets(late)[0][2] == 1

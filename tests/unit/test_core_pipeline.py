@@ -1,0 +1,238 @@
+"""Table-driven tests of the pure stages: autoreply, correlate, decide, sla, render."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from typing import Any
+
+import pytest
+
+from mailbot.core.autoreply import loop_verdict
+from mailbot.core.correlate import correlate, ref_pattern
+from mailbot.core.decide import decide
+from mailbot.core.parse import message_id_of, parse
+from mailbot.core.render import RenderedParts, Sender, header_safe, make_message_id, render_ack
+from mailbot.core.sla import first_response_due, overdue
+from mailbot.domain import Action, Classification, LoopVerdict, ThreadMatch, TicketView
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+WINDOWS = {"critical": 1, "high": 4, "normal": 24, "low": 72}
+
+
+def mail(headers: str, body: str = "hello") -> bytes:
+    base = "From: Jane <jane@customer.test>\r\nTo: support@example.test\r\nSubject: help\r\n"
+    return (base + headers + "\r\n" + body).encode()
+
+
+@pytest.mark.parametrize(
+    ("headers", "may_reply", "reason"),
+    [
+        ("", True, ""),
+        ("Auto-Submitted: no\r\n", True, ""),
+        ("Auto-Submitted: auto-replied\r\n", False, "Auto-Submitted"),
+        ("Auto-Submitted: auto-generated\r\n", False, "Auto-Submitted"),
+        ("Precedence: bulk\r\n", False, "Precedence"),
+        ("Precedence: list\r\n", False, "Precedence"),
+        ("List-Id: <news.example.test>\r\n", False, "mailing list"),
+        ("List-Unsubscribe: <mailto:u@example.test>\r\n", False, "mailing list"),
+        ("X-Autoreply: yes\r\n", False, "x-autoreply"),
+        ("X-Auto-Response-Suppress: All\r\n", False, "x-auto-response-suppress"),
+        ("Return-Path: <>\r\n", False, "Return-Path"),
+    ],
+)
+def test_loop_verdict_headers(headers: str, may_reply: bool, reason: str) -> None:
+    verdict = loop_verdict(
+        parse(mail(headers)),
+        own_addresses=["support@example.test"],
+        recent_acks_to_sender=0,
+        max_acks_per_hour=3,
+    )
+    assert verdict.may_reply is may_reply
+    assert reason in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("sender", "may_reply"),
+    [
+        ("MAILER-DAEMON@mx.example.test", False),
+        ("postmaster@example.test", False),
+        ("no-reply@bank.example.test", False),
+        ("noreply@bank.example.test", False),
+        ("support@example.test", False),  # ourselves
+        ("nora.reply@customer.test", True),
+        ("not an address", False),
+    ],
+)
+def test_loop_verdict_senders(sender: str, may_reply: bool) -> None:
+    raw = f"From: {sender}\r\nSubject: x\r\n\r\nbody".encode()
+    verdict = loop_verdict(
+        parse(raw),
+        own_addresses=["Support@Example.test"],
+        recent_acks_to_sender=0,
+        max_acks_per_hour=3,
+    )
+    assert verdict.may_reply is may_reply, verdict
+
+
+def test_rate_limit_per_sender() -> None:
+    parsed = parse(mail(""))
+    kw: dict[str, Any] = {"own_addresses": [], "max_acks_per_hour": 3}
+    assert loop_verdict(parsed, recent_acks_to_sender=2, **kw).may_reply
+    assert not loop_verdict(parsed, recent_acks_to_sender=3, **kw).may_reply
+
+
+def test_correlate_prefers_headers_then_subject_reference() -> None:
+    pattern = ref_pattern("MB")
+    reply = parse(
+        mail("In-Reply-To: <ack-1@example.test>\r\nReferences: <c-1@x> <ack-1@example.test>\r\n")
+    )
+    assert correlate(
+        reply, tickets_by_message_id={"<ack-1@example.test>": 7}, tickets_by_ref={}, pattern=pattern
+    ) == ThreadMatch(7, "references <ack-1@example.test>")
+    by_ref = parse(mail("").replace(b"Subject: help", b"Subject: Re: [MB-000042] still broken"))
+    assert (
+        correlate(
+            by_ref, tickets_by_message_id={}, tickets_by_ref={"MB-000042": 42}, pattern=pattern
+        ).ticket_id
+        == 42
+    )
+    assert (
+        correlate(by_ref, tickets_by_message_id={}, tickets_by_ref={}, pattern=pattern).ticket_id
+        is None
+    )
+
+
+def classification(urgency: str = "high", confidence: float = 0.9) -> Classification:
+    return Classification("deposit_withdrawal", urgency, "en", confidence, "v1")
+
+
+def test_decide_new_ticket_promises_the_urgency_window() -> None:
+    d = decide(
+        classification("critical"),
+        ThreadMatch(None, "none"),
+        LoopVerdict(True),
+        received=NOW,
+        windows_hours=WINDOWS,
+        triage_threshold=0.3,
+    )
+    assert d.action is Action.NEW_TICKET and d.send_ack
+    assert d.first_response_due == NOW + timedelta(hours=1)
+    assert d.template == "deposit_withdrawal"
+    assert any("ack: yes" in r for r in d.reasons)
+
+
+def test_decide_low_confidence_uses_generic_template_and_robot_gets_no_ack() -> None:
+    d = decide(
+        classification(confidence=0.1),
+        ThreadMatch(None, "none"),
+        LoopVerdict(False, "Precedence: bulk"),
+        received=NOW,
+        windows_hours=WINDOWS,
+        triage_threshold=0.3,
+    )
+    assert d.template == "default" and not d.send_ack
+    assert any("Precedence: bulk" in r for r in d.reasons)
+
+
+def test_decide_follow_up_gets_no_ack() -> None:
+    d = decide(
+        classification(),
+        ThreadMatch(5, "references <x>"),
+        LoopVerdict(True),
+        received=NOW,
+        windows_hours=WINDOWS,
+        triage_threshold=0.3,
+    )
+    assert d.action is Action.FOLLOW_UP and d.ticket_id == 5 and not d.send_ack
+
+
+def test_sla_and_overdue() -> None:
+    assert first_response_due(NOW, "normal", WINDOWS) == NOW + timedelta(hours=24)
+    with pytest.raises(ValueError):
+        first_response_due(NOW.replace(tzinfo=None), "normal", WINDOWS)
+    rows = [
+        (1, NOW - timedelta(minutes=1), 0),
+        (2, NOW + timedelta(minutes=1), 0),
+        (3, NOW - timedelta(hours=1), 1),
+    ]
+    assert [e.ticket_id for e in overdue(rows, now=NOW)] == [1]
+
+
+class EchoRenderer:
+    def render(self, language: str, name: str, context: Mapping[str, Any]) -> RenderedParts:
+        t = context["ticket"]
+        return RenderedParts(
+            subject=f"Received: {t['subject']}",
+            text=f"{t['ref']} {t['customer_name']} {context['promise']['hours']}h",
+            html=f"<p>{t['ref']}</p>",
+        )
+
+
+def view(subject: str, name: str = "Jane") -> TicketView:
+    return TicketView(
+        "MB-000001",
+        "jane@customer.test",
+        name,
+        subject,
+        "trading",
+        "high",
+        "en",
+        NOW,
+        NOW + timedelta(hours=4),
+    )
+
+
+def test_render_ack_headers_thread_and_mark_auto_reply() -> None:
+    out = render_ack(
+        view("Order stuck"),
+        renderer=EchoRenderer(),
+        template="trading",
+        sender=Sender("support@example.test", "Support", None),
+        in_reply_to="<c-1@customer.test>",
+        references=("<c-0@customer.test>",),
+        now=NOW,
+    )
+    msg = message_from_bytes(out.raw, policy=policy.default)
+    assert msg["Subject"] == "[MB-000001] Received: Order stuck"
+    assert msg["In-Reply-To"] == "<c-1@customer.test>"
+    assert msg["References"] == "<c-0@customer.test> <c-1@customer.test>"
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["X-Auto-Response-Suppress"] == "All"
+    assert (
+        msg["Message-ID"]
+        == out.message_id
+        == make_message_id("MB-000001", "ack", 1, "example.test")
+    )
+    assert "4h" in msg.get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.mark.parametrize(
+    "evil",
+    [
+        "hi\r\nBcc: victim@example.test",
+        "hi\nBcc: victim@example.test",
+        "hi\u2028Bcc: victim@example.test",
+        "hi\x00\rBcc: victim@example.test",
+    ],
+)
+def test_customer_text_cannot_inject_headers(evil: str) -> None:
+    out = render_ack(
+        view(evil, name=evil),
+        renderer=EchoRenderer(),
+        template="x",
+        sender=Sender("support@example.test", "Support", None),
+        in_reply_to="",
+        references=(),
+        now=NOW,
+    )
+    msg = message_from_bytes(out.raw, policy=policy.default)
+    assert msg["Bcc"] is None
+    assert "Bcc: victim" in str(msg["Subject"])  # kept as text, on one line
+    assert header_safe(evil).count("\n") == 0
+
+
+def test_message_id_of_reads_headers_only() -> None:
+    assert message_id_of(mail("Message-ID: <abc@x>\r\n")) == "<abc@x>"
+    assert message_id_of(b"no headers at all") == ""
