@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/install-system-deps.sh
 scripts/bootstrap.sh
 echo "== ruff"
-.venv/bin/ruff check mailbot tests scripts
+.venv/bin/ruff check mailbot tests scripts bench
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"

@@ -1,0 +1,95 @@
+"""The IMAP adapter against real Dovecot: TLS verified (implicit and STARTTLS), errors translated."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from mailbot.adapters.imap import ImapMailbox
+from mailbot.errors import TransientError
+from mailbot.settings import ImapSettings
+from mailbot.testing.servers import Dovecot, free_port
+
+USER, PASSWORD = "support@example.test", "imap-secret"
+MAIL = b"From: a@customer.test\r\nSubject: tls\r\nMessage-ID: <tls-1@x>\r\n\r\nhello\r\n"
+
+
+@pytest.fixture
+def tls_dovecot(tmp_path: Path) -> Iterator[tuple[Dovecot, Path, Path]]:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert_path, key_path, ca_path = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    ca.cert_pem.write_to_path(str(ca_path))
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    with Dovecot(
+        tmp_path / "dv", user=USER, password=PASSWORD, tls_cert=cert_path, tls_key=key_path
+    ) as server:
+        server.append(MAIL)
+        yield server, ca_path, other_ca
+
+
+def settings(**kw: object) -> ImapSettings:
+    base: dict[str, object] = {
+        "host": "127.0.0.1",
+        "username": USER,
+        "password": PASSWORD,
+        "timeout": 5,
+    }
+    return ImapSettings.model_validate(base | kw)
+
+
+async def fetch_all(s: ImapSettings) -> list[bytes]:
+    mailbox = ImapMailbox(s, "acct")
+    try:
+        await mailbox.connect()
+        uids = await mailbox.uids_after(0)
+        return [m.raw for m in await mailbox.fetch(uids)]
+    finally:
+        await mailbox.close()
+
+
+def test_implicit_tls_with_verified_certificate(tls_dovecot: tuple[Dovecot, Path, Path]) -> None:
+    server, ca, _ = tls_dovecot
+    got = asyncio.run(fetch_all(settings(port=server.ssl_port, tls="ssl", ca_file=ca)))
+    assert got == [MAIL]
+
+
+def test_starttls_upgrade_with_verified_certificate(
+    tls_dovecot: tuple[Dovecot, Path, Path],
+) -> None:
+    server, ca, _ = tls_dovecot
+    got = asyncio.run(fetch_all(settings(port=server.port, tls="starttls", ca_file=ca)))
+    assert got == [MAIL]
+
+
+@pytest.mark.parametrize("mode", ["ssl", "starttls"])
+def test_untrusted_certificate_is_refused(
+    tls_dovecot: tuple[Dovecot, Path, Path], mode: str
+) -> None:
+    server, _, other_ca = tls_dovecot
+    port = server.ssl_port if mode == "ssl" else server.port
+    with pytest.raises(TransientError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        asyncio.run(fetch_all(settings(port=port, tls=mode, ca_file=other_ca)))
+
+
+def test_wrong_password_and_unreachable_server_are_transient_errors(dovecot: Dovecot) -> None:
+    with pytest.raises(TransientError, match="login"):
+        asyncio.run(fetch_all(settings(port=dovecot.port, tls="none", password="wrong")))
+    with pytest.raises(TransientError, match="127.0.0.1"):
+        asyncio.run(fetch_all(settings(port=free_port(), tls="none")))
+
+
+def test_fetch_in_batches_keeps_uid_order(dovecot: Dovecot) -> None:
+    raws = [f"Subject: {i}\r\nMessage-ID: <b{i}@x>\r\n\r\nbody {i}\r\n".encode() for i in range(7)]
+    dovecot.append_many(raws)
+    got = asyncio.run(
+        fetch_all(settings(port=dovecot.port, tls="none", fetch_batch=3, password=dovecot.password))
+    )
+    assert got == raws
