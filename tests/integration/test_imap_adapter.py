@@ -1,4 +1,4 @@
-"""The IMAP adapter against real Dovecot: TLS verified (implicit and STARTTLS), errors translated."""
+"""The IMAP adapter against real Dovecot: verified TLS (implicit and STARTTLS), errors translated."""
 
 from __future__ import annotations
 
@@ -75,14 +75,14 @@ def test_untrusted_certificate_is_refused(
 ) -> None:
     server, _, other_ca = tls_dovecot
     port = server.ssl_port if mode == "ssl" else server.port
-    with pytest.raises(TransientError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+    with pytest.raises(TransientError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
         asyncio.run(fetch_all(settings(port=port, tls=mode, ca_file=other_ca)))
 
 
 def test_wrong_password_and_unreachable_server_are_transient_errors(dovecot: Dovecot) -> None:
     with pytest.raises(TransientError, match="login"):
         asyncio.run(fetch_all(settings(port=dovecot.port, tls="none", password="wrong")))
-    with pytest.raises(TransientError, match="127.0.0.1"):
+    with pytest.raises(TransientError, match=r"127\.0\.0\.1"):
         asyncio.run(fetch_all(settings(port=free_port(), tls="none")))
 
 
