@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Sequence
@@ -32,6 +33,11 @@ class ImapMailbox:
         self.account = account
         self.uidvalidity = 0
         self._client: aioimaplib.IMAP4 | None = None
+        self._lost: asyncio.Future[None] | None = None
+
+    def _connection_lost(self, _exc: Exception | None) -> None:
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
 
     @property
     def folder(self) -> str:
@@ -57,6 +63,8 @@ class ImapMailbox:
         else:
             client = aioimaplib.IMAP4(host=s.host, port=s.effective_port(), timeout=s.timeout)
         self._client = client
+        self._lost = asyncio.get_running_loop().create_future()
+        client.protocol.conn_lost_cb = self._connection_lost
         await client.wait_hello_from_server()
         if s.tls == "starttls":
             await self._starttls(client)
@@ -73,11 +81,14 @@ class ImapMailbox:
         )
         _check(response, "STARTTLS")
         loop = asyncio.get_running_loop()
-        protocol.transport = await loop.start_tls(
-            protocol.transport,
-            protocol,
-            client_context(self._s.ca_file),
-            server_hostname=self._s.host,
+        protocol.transport = await asyncio.wait_for(
+            loop.start_tls(
+                protocol.transport,
+                protocol,
+                client_context(self._s.ca_file),
+                server_hostname=self._s.host,
+            ),
+            self._s.timeout,
         )
         # Capabilities announced before TLS must not be trusted (RFC 3501 6.2.1).
         await asyncio.wait_for(protocol.capability(), self._s.timeout)
@@ -148,8 +159,22 @@ class ImapMailbox:
             return
         try:
             await asyncio.wait_for(client.logout(), 5)
-        except (*_NETWORK_ERRORS, RuntimeError):
-            pass  # the connection is going away either way; nothing to keep
+        except (*_NETWORK_ERRORS, RuntimeError) as exc:
+            log.debug("IMAP logout failed (closing anyway): %s", _describe(exc))
+        finally:
+            await self._close_transport(client)
+
+    async def _close_transport(self, client: aioimaplib.IMAP4) -> None:
+        """Close the socket and wait until it is really gone (TLS shuts down asynchronously)."""
+        # aioimaplib leaves the socket open when LOGOUT fails or was never possible.
+        transport = getattr(client.protocol, "transport", None)
+        if transport is None:
+            await asyncio.sleep(0)  # a failed TLS handshake closes its socket in a callback
+            return
+        transport.close()
+        if self._lost is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._lost), 2.0)
 
     def _c(self) -> aioimaplib.IMAP4:
         if self._client is None:
