@@ -54,8 +54,11 @@ def read_jsonl(path: Path, *, categories: Sequence[str], urgencies: Sequence[str
 
 
 def build_head() -> Any:
-    """Character n-grams work for Korean, Chinese and Japanese without a word segmenter."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    """Character n-grams work for Korean, Chinese and Japanese without a word segmenter.
+
+    Hashed features keep the saved model small and free of a vocabulary to store.
+    """
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
@@ -63,15 +66,16 @@ def build_head() -> Any:
         [
             (
                 "features",
-                TfidfVectorizer(
+                HashingVectorizer(
                     analyzer="char_wb",
                     ngram_range=(1, 3),
-                    sublinear_tf=True,
-                    min_df=1,
-                    max_features=200_000,
+                    n_features=2**18,
+                    alternate_sign=False,
+                    norm=None,
                 ),
             ),
-            ("model", LogisticRegression(max_iter=2000, C=10.0)),
+            ("tfidf", TfidfTransformer(sublinear_tf=True)),
+            ("model", LogisticRegression(C=10.0, max_iter=1000)),
         ]
     )
 
