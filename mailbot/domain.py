@@ -44,6 +44,15 @@ class FetchedMail:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """Metadata of one attached part; the content stays in the raw message."""
+
+    filename: str  # decoded (RFC 2231 / RFC 2047); '' when the part has none
+    content_type: str  # lower-case type/subtype, without parameters
+    size: int  # decoded bytes
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedMail:
     """What the pipeline needs from a message. Parsing is total: absent means empty."""
 
@@ -55,9 +64,13 @@ class ParsedMail:
     from_name: str
     to: tuple[str, ...]
     date: datetime | None
-    text: str
+    text: str  # the full decoded body, quoted history included
     headers: tuple[tuple[str, str], ...]  # lower-cased name, decoded value
     defects: tuple[str, ...] = ()
+    new_text: str = ""  # the sender's new words: `text` without quoted history and signature
+    attachments: tuple[Attachment, ...] = ()
+    is_delivery_report: bool = False  # multipart/report; report-type=delivery-status
+    reported_message_id: str = ""  # for a DSN: Message-ID of the message that bounced
 
     def header(self, name: str) -> str:
         """First value of a header (case-insensitive), or ''."""
