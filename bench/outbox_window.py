@@ -131,8 +131,10 @@ def main() -> int:
 
 
 async def _drain(sender: OutboxSender, smtp: TimedSmtp) -> tuple[int, int]:
+    """(sent, failed) of one drain."""
     try:
-        return await sender.drain_once(limit=100)
+        result = await sender.drain_once(limit=100)
+        return result.sent, result.retry + result.dead
     finally:
         await smtp.inner.close()
 

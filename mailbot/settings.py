@@ -62,6 +62,7 @@ class ImapSettings(ServerSettings):
     poll_interval: float = Field(default=30.0, gt=0)
     fetch_batch: int = Field(default=100, ge=1, le=1000)
     after_store: Literal["seen", "none"] = "seen"
+    idle: bool = True
 
     def effective_port(self) -> int:
         return self.port or (993 if self.tls == "ssl" else 143)

@@ -22,6 +22,9 @@ _FETCH_HEAD = re.compile(rb"^\d+ FETCH \(.*?\{(\d+)\}$")
 _UID = re.compile(rb"UID (\d+)")
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 
+# Servers drop IDLE after 30 minutes (RFC 2177 says re-issue at least every 29).
+IDLE_LIMIT = 28 * 60.0
+
 _NETWORK_ERRORS = (OSError, TimeoutError, asyncio.TimeoutError, aioimaplib.AioImapException)
 
 
@@ -146,6 +149,51 @@ class ImapMailbox:
                     )
                 )
         return found
+
+    @property
+    def supports_idle(self) -> bool:
+        return self._client is not None and self._client.has_capability("IDLE")
+
+    async def wait_for_change(self, timeout: float, stop: asyncio.Event) -> None:
+        """IDLE until the server pushes anything, `timeout` passes, or `stop` is set.
+
+        A connection lost before or during IDLE raises TransientError at once, so the caller
+        reconnects instead of waiting out the timeout.
+        """
+        client = self._c()
+        limit = min(timeout, IDLE_LIMIT)
+        if self._lost is not None and self._lost.done():
+            raise TransientError(f"IMAP {self._where()}: connection lost")
+        try:
+            idle = await asyncio.wait_for(client.idle_start(timeout=limit), self._s.timeout)
+            ended = await self._first_event(client, stop, limit)
+            if ended == "lost":
+                raise TransientError(f"IMAP {self._where()}: connection lost during IDLE")
+            client.idle_done()
+            _check(await asyncio.wait_for(idle, self._s.timeout), "IDLE")
+        except (*_NETWORK_ERRORS, RuntimeError) as exc:
+            raise TransientError(f"IMAP {self._where()}: IDLE: {_describe(exc)}") from exc
+
+    async def _first_event(
+        self, client: aioimaplib.IMAP4, stop: asyncio.Event, limit: float
+    ) -> str:
+        """Wait for a server push, `stop`, the connection's loss, or `limit` seconds."""
+        assert self._lost is not None
+        waiters = {
+            asyncio.ensure_future(client.wait_server_push(timeout=limit + 5)): "push",
+            asyncio.ensure_future(stop.wait()): "stop",
+            asyncio.ensure_future(asyncio.shield(self._lost)): "lost",
+        }
+        done, pending = await asyncio.wait(
+            waiters, timeout=limit, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        for task in done:
+            task.exception()  # retrieved: a push that timed out is just the end of this IDLE
+        if self._lost.done():
+            return "lost"
+        return next((waiters[t] for t in done), "timeout")
 
     async def mark_seen(self, uids: Sequence[int]) -> None:
         if not uids:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
 from mailbot.adapters.tables import (
@@ -69,7 +69,7 @@ class Store:
     # --- ingest -------------------------------------------------------------------------
     def mailbox_state(self, account: str, mailbox: str) -> tuple[int, int] | None:
         """(uidvalidity, last_uid) recorded for the mailbox, if any."""
-        with self._session() as s:
+        with _translate(), self._session() as s:
             row = s.exec(_mailbox_q(account, mailbox)).first()
             return None if row is None else (row.uidvalidity, row.last_uid)
 
@@ -102,7 +102,7 @@ class Store:
 
     # --- processing ---------------------------------------------------------------------
     def pending_inbox(self, limit: int) -> list[PendingInbox]:
-        with self._session() as s:
+        with _translate(), self._session() as s:
             rows = s.exec(
                 select(InboxMessage)
                 .where(InboxMessage.status == InboxStatus.RECEIVED)
@@ -115,7 +115,7 @@ class Store:
         self, message_ids: Sequence[str], refs: Sequence[str]
     ) -> tuple[dict[str, int], dict[str, int]]:
         """Tickets that own any of `message_ids`, and tickets named by `refs`."""
-        with self._session() as s:
+        with _translate(), self._session() as s:
             by_id: dict[str, int] = {}
             if message_ids:
                 for mid, tid in s.exec(
@@ -133,7 +133,7 @@ class Store:
             return by_id, by_ref
 
     def recent_acks_to(self, address: str, since: datetime) -> int:
-        with self._session() as s:
+        with _translate(), self._session() as s:
             return int(
                 s.exec(
                     select(func.count())
@@ -220,7 +220,7 @@ class Store:
 
     # --- outbox -------------------------------------------------------------------------
     def due_outbox(self, now: datetime, limit: int) -> list[DueOutbox]:
-        with self._session() as s:
+        with _translate(), self._session() as s:
             rows = s.exec(
                 select(Outbox)
                 .where(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now)
@@ -240,7 +240,7 @@ class Store:
             ]
 
     def pending_outbox_count(self) -> int:
-        with self._session() as s:
+        with _translate(), self._session() as s:
             return int(
                 s.exec(
                     select(func.count())
@@ -290,7 +290,7 @@ class Store:
     # --- escalation ---------------------------------------------------------------------
     def unanswered_open_tickets(self, now: datetime) -> list[tuple[int, datetime, int]]:
         """(id, first_response_due, escalation_level) of open tickets due by `now`."""
-        with self._session() as s:
+        with _translate(), self._session() as s:
             rows = s.exec(
                 select(Ticket.id, Ticket.first_response_due, Ticket.escalation_level).where(
                     Ticket.status == TicketStatus.OPEN,
@@ -305,7 +305,7 @@ class Store:
     ) -> bool:
         """Insert the escalation once; False when it was already recorded."""
         try:
-            with self._session() as s:
+            with _translate(), self._session() as s:
                 s.add(
                     EscalationRow(
                         ticket_id=ticket_id,
@@ -327,11 +327,11 @@ class Store:
 
     # --- reading, for the CLI -----------------------------------------------------------
     def tickets(self, limit: int = 100) -> list[Ticket]:
-        with self._session() as s:
+        with _translate(), self._session() as s:
             return list(s.exec(select(Ticket).order_by(col(Ticket.id).desc()).limit(limit)).all())
 
     def ticket(self, ref: str) -> tuple[Ticket, list[TicketMessage], list[Outbox]] | None:
-        with self._session() as s:
+        with _translate(), self._session() as s:
             ticket = s.exec(select(Ticket).where(Ticket.ref == ref)).first()
             if ticket is None:
                 return None
@@ -531,5 +531,5 @@ class _translate:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
-        if isinstance(exc, OperationalError):
+        if isinstance(exc, OperationalError | InterfaceError):
             raise TransientError(f"database: {exc.orig}") from exc

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
+import threading
 from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -78,39 +80,57 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
 
 
 async def run_once(app: App) -> int:
-    """Everything now in the mailbox, then drain the outbox. 0 ok, 1 if something is left."""
+    """Everything now in the mailbox, then drain the outbox. 0 ok, 1 if anything failed.
+
+    Processing and sending run even when IMAP is down, so stored mail still gets answered.
+    """
+    ok = True
     try:
         await app.ingestor.poll_once()
-        await app.processor.process_pending()
-        await app.escalator.scan()
-        while True:
-            sent, failed = await app.outbox.drain_once()
-            if failed or not sent:
-                break
     except TransientError as exc:
         log.error("%s", exc)
-        return 1
+        ok = False
     finally:
         await app.ingestor.reset()
+    try:
+        await app.processor.process_pending()
+        await app.escalator.scan()
+        ok = await _drain_all(app) and ok
+    except TransientError as exc:
+        log.error("%s", exc)
+        ok = False
+    finally:
         await app.smtp.close()
+    return 0 if ok else 1
+
+
+async def _drain_all(app: App) -> bool:
+    """Send until nothing is due; False when anything is left undelivered or went dead."""
+    dead = 0
+    while True:
+        result = await app.outbox.drain_once()
+        dead += result.dead
+        if result.blocked or not (result.sent or result.dead):
+            break
     left = await asyncio.to_thread(app.store.pending_outbox_count)
     if left:
-        log.error(
-            "%d acknowledgement(s) not delivered yet (%s); they stay queued",
-            left,
-            app.outbox.last_error or "retry scheduled",
-        )
-        return 1
-    return 0
+        log.error("%d acknowledgement(s) not delivered yet; they stay queued", left)
+    if dead:
+        log.error("%d acknowledgement(s) refused permanently (dead)", dead)
+    return not left and not dead
 
 
 async def run_forever(app: App) -> int:
-    """The daemon: poll, process, send, escalate until SIGTERM/SIGINT."""
+    """The daemon: ingest, process, send, escalate until SIGTERM/SIGINT.
+
+    Returns 0 after a clean stop, 1 when a loop died of an unexpected error (so systemd's
+    Restart=on-failure starts a fresh process).
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    wake_outbox = asyncio.Event()
+    wakes = _Wakes(loop)
     scheduler = AsyncIOScheduler()
     scheduler.add_job(
         app.escalator.scan,
@@ -121,50 +141,89 @@ async def run_forever(app: App) -> int:
     )
     scheduler.start()
     tasks = [
-        asyncio.create_task(_ingest_loop(app, stop, wake_outbox), name="ingest"),
-        asyncio.create_task(_outbox_loop(app, stop, wake_outbox), name="outbox"),
+        asyncio.create_task(_ingest_loop(app, stop, wakes), name="ingest"),
+        asyncio.create_task(_process_loop(app, stop, wakes), name="process"),
+        asyncio.create_task(_outbox_loop(app, stop, wakes), name="outbox"),
     ]
     log.info("mailbot running: %s/%s", app.settings.imap.host, app.settings.imap.folder)
-    await stop.wait()
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    crashed = [t for t in tasks if t in done]
+    for task in crashed:
+        log.error("ALERT the %s loop died: %r", task.get_name(), task.exception())
     log.info("stopping: finishing in-flight work")
+    stop.set()
+    wakes.stop_processing.set()
     scheduler.shutdown(wait=False)
     await asyncio.gather(*tasks, return_exceptions=True)
     await app.ingestor.reset()
     await app.smtp.close()
     log.info("stopped")
-    return 0
+    return 1 if crashed else 0
 
 
-async def _ingest_loop(app: App, stop: asyncio.Event, wake_outbox: asyncio.Event) -> None:
+class _Wakes:
+    """Events that let one loop start another at once instead of at its next tick."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.process = asyncio.Event()
+        self.outbox = asyncio.Event()
+        self.stop_processing = threading.Event()  # seen by the processing worker thread
+        self._loop = loop
+
+    def outbox_from_thread(self) -> None:
+        self._loop.call_soon_threadsafe(self.outbox.set)
+
+
+async def _ingest_loop(app: App, stop: asyncio.Event, wakes: _Wakes) -> None:
     outage = _Outage("IMAP")
     while not stop.is_set():
         try:
-            await app.ingestor.poll_once()
-            if await app.processor.process_pending():
-                wake_outbox.set()
+            if await app.ingestor.poll_once():
+                wakes.process.set()
             outage.ok()
-            delay = app.settings.imap.poll_interval
+            await app.ingestor.wait_for_news(stop)
         except TransientError as exc:
             await app.ingestor.reset()
+            await _sleep_unless(stop, outage.failed(str(exc)))
+        except Exception as exc:  # per iteration: never let one surprise end intake for good
+            log.exception("ingest failed unexpectedly")
+            await app.ingestor.reset()
+            await _sleep_unless(stop, outage.failed(repr(exc)))
+
+
+async def _process_loop(app: App, stop: asyncio.Event, wakes: _Wakes) -> None:
+    outage = _Outage("processing (database)")
+    delay = 0.0
+    while not stop.is_set():
+        await _sleep_unless(stop, delay, wakes.process)
+        wakes.process.clear()
+        try:
+            await app.processor.process_pending(wakes.stop_processing, wakes.outbox_from_thread)
+            outage.ok()
+            delay = 5.0  # also picks up rows left by a previous run or a retry
+        except Exception as exc:  # TransientError (database) or a surprise: back off
+            if not isinstance(exc, TransientError):
+                log.exception("processing failed unexpectedly")
             delay = outage.failed(str(exc))
-        await _sleep_unless(stop, delay)
 
 
-async def _outbox_loop(app: App, stop: asyncio.Event, wake: asyncio.Event) -> None:
+async def _outbox_loop(app: App, stop: asyncio.Event, wakes: _Wakes) -> None:
     outage = _Outage("SMTP")
     while not stop.is_set():
+        wakes.outbox.clear()  # before draining, so a wake-up during the drain is kept
         delay = 5.0
         try:
-            sent, failed = await app.outbox.drain_once()
-            if failed and app.outbox.last_error.startswith("transient"):
-                delay = outage.failed(app.outbox.last_error)
-            elif sent:
+            result = await app.outbox.drain_once()
+            if result.blocked:
+                delay = outage.failed(result.error)
+            elif result.sent or result.dead:
                 outage.ok()
                 continue
-        except TransientError as exc:
-            delay = outage.failed(str(exc))
-        wake.clear()
-        await _sleep_unless(stop, delay, wake)
+        except Exception as exc:
+            log.exception("outbox failed unexpectedly")
+            delay = outage.failed(repr(exc))
+        await _sleep_unless(stop, delay, wakes.outbox)
 
 
 class _Outage:
@@ -178,7 +237,8 @@ class _Outage:
         if self._failures == 0:
             log.error("%s unavailable, retrying with backoff: %s", self._what, error)
         self._failures += 1
-        return float(min(2**self._failures, 300))
+        # Exponential backoff with jitter, so several instances do not retry in lock-step.
+        return min(2.0**self._failures, 300.0) * random.uniform(0.5, 1.0)
 
     def ok(self) -> None:
         if self._failures:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -72,6 +73,15 @@ class Ingestor:
             await mailbox.mark_seen([m.uid for m in mails])
         log.info("fetched %d message(s) from %s, %d new", len(mails), mailbox.folder, new)
         return new
+
+    async def wait_for_news(self, stop: asyncio.Event) -> None:
+        """Until new mail is likely: IDLE when the server offers it, else the poll interval."""
+        mailbox = self._mailbox
+        if self._s.idle and mailbox is not None and mailbox.supports_idle:
+            await mailbox.wait_for_change(self._s.poll_interval, stop)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), self._s.poll_interval)
 
     async def _connected(self) -> ImapMailbox:
         if self._mailbox is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from mailbot.adapters.smtp import SmtpSender
@@ -24,49 +25,61 @@ def retry_delay(attempts: int) -> timedelta:
     return min(delay, RETRY_CAP)
 
 
+@dataclass
+class DrainResult:
+    sent: int = 0
+    retry: int = 0  # temporary failures: the server is down or busy
+    dead: int = 0  # permanent failures, marked dead
+    error: str = ""
+
+    @property
+    def blocked(self) -> bool:
+        """The server (or the database) is unavailable: try again later, not now."""
+        return self.retry > 0 or bool(self.error)
+
+
 class OutboxSender:
     def __init__(self, store: Store, smtp: SmtpSender, clock: Clock) -> None:
         self._store = store
         self._smtp = smtp
         self._clock = clock
-        self.last_error: str = ""
+        # Sent (the server said 250) but the 'sent' commit failed: never send these again in
+        # this process; keep trying to record them.
+        self._unmarked: set[int] = set()
 
-    async def drain_once(self, limit: int = 100) -> tuple[int, int]:
-        """Send what is due. Returns (sent, failed); stops early while the server is down."""
-        rows = await asyncio.to_thread(self._store.due_outbox, self._clock.now(), limit)
-        sent = failed = 0
-        for row in rows:
-            ok = await self._send_one(row)
-            sent += ok
-            failed += not ok
-            if not ok and self.last_error.startswith("transient"):
-                break  # the server is unreachable or busy: do not hammer it
-        return sent, failed
+    async def drain_once(self, limit: int = 100) -> DrainResult:
+        """Send what is due now; stops at the first temporary failure (do not hammer)."""
+        result = DrainResult()
+        try:
+            await self._record_unmarked()
+            rows = await asyncio.to_thread(self._store.due_outbox, self._clock.now(), limit)
+            for row in rows:
+                if row.id in self._unmarked:
+                    continue
+                await self._send_one(row, result)
+                if result.blocked:
+                    break
+        except TransientError as exc:  # the database, while reading or marking
+            result.error = str(exc)
+            log.warning("outbox paused: %s", exc)
+        return result
 
-    async def _send_one(self, row: DueOutbox) -> bool:
+    async def _record_unmarked(self) -> None:
+        for outbox_id in sorted(self._unmarked):
+            await asyncio.to_thread(self._store.mark_sent, outbox_id, now=self._clock.now())
+            self._unmarked.discard(outbox_id)
+
+    async def _send_one(self, row: DueOutbox, result: DrainResult) -> None:
         mail = OutgoingMail(row.message_id, row.sender, row.recipients, row.raw)
         try:
             await self._smtp.send(mail)
         except TransientError as exc:
-            self.last_error = f"transient: {exc}"
-            next_at = self._clock.now() + retry_delay(row.attempts)
-            log.warning(
-                "outbox #%d %s: will retry at %s: %s",
-                row.id,
-                row.message_id,
-                next_at.isoformat(),
-                exc,
-            )
-            await asyncio.to_thread(
-                self._store.mark_retry,
-                row.id,
-                error=str(exc),
-                next_at=next_at,
-                now=self._clock.now(),
-            )
-            return False
+            result.retry += 1
+            result.error = str(exc)
+            await self._retry_later(row, exc)
+            return
         except PermanentError as exc:
-            self.last_error = f"permanent: {exc}"
+            result.dead += 1
             log.error(
                 "ALERT outbox #%d %s to %s is dead: %s",
                 row.id,
@@ -77,10 +90,20 @@ class OutboxSender:
             await asyncio.to_thread(
                 self._store.mark_dead, row.id, error=str(exc), now=self._clock.now()
             )
-            return False
-        # Between the server's 250 (above) and this commit lies the only window in which a
-        # crash makes the message go out twice. It is one small UPDATE: see docs/delivery.md.
+            return
+        # From the server's 250 above to the commit below lies the only window in which a
+        # crash makes the message go out twice: one small UPDATE (see docs/delivery.md).
+        self._unmarked.add(row.id)
         await asyncio.to_thread(self._store.mark_sent, row.id, now=self._clock.now())
-        self.last_error = ""
+        self._unmarked.discard(row.id)
+        result.sent += 1
         log.info("outbox #%d %s sent to %s", row.id, row.message_id, ",".join(row.recipients))
-        return True
+
+    async def _retry_later(self, row: DueOutbox, exc: TransientError) -> None:
+        next_at = self._clock.now() + retry_delay(row.attempts)
+        log.warning(
+            "outbox #%d %s: will retry at %s: %s", row.id, row.message_id, next_at.isoformat(), exc
+        )
+        await asyncio.to_thread(
+            self._store.mark_retry, row.id, error=str(exc), next_at=next_at, now=self._clock.now()
+        )

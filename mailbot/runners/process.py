@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,21 +59,31 @@ class Processor:
         self._clock = clock
         self._refs = ref_pattern(config.ref_prefix)
 
-    async def process_pending(self) -> int:
-        """Process every received row; returns how many were handled."""
-        return await asyncio.to_thread(self._process_all)
+    async def process_pending(
+        self, stop: threading.Event | None = None, on_ack: Callable[[], None] | None = None
+    ) -> int:
+        """Process received rows until none is left or `stop` is set; returns how many.
 
-    def _process_all(self) -> int:
+        `on_ack` is called (from the worker thread) after each commit that queued an
+        acknowledgement, so the sender can start at once.
+        """
+        return await asyncio.to_thread(self._process_all, stop or threading.Event(), on_ack)
+
+    def _process_all(self, stop: threading.Event, on_ack: Callable[[], None] | None) -> int:
         done = 0
-        while rows := self._store.pending_inbox(self._cfg.batch):
+        while not stop.is_set() and (rows := self._store.pending_inbox(self._cfg.batch)):
             for row in rows:
-                self._process_row(row)
+                if stop.is_set():
+                    break  # the rest stays "received" for the next start
+                if self._process_row(row) and on_ack is not None:
+                    on_ack()
                 done += 1
         return done
 
-    def _process_row(self, row: PendingInbox) -> None:
+    def _process_row(self, row: PendingInbox) -> bool:
+        """One message to its final state; True when an acknowledgement was queued."""
         try:
-            outcome = self._handle(row)
+            outcome, acked = self._handle(row)
         except TransientError:
             raise  # the database is unavailable: stop, the row stays "received"
         except Exception as exc:  # per item: anything else quarantines this message only
@@ -80,10 +91,11 @@ class Processor:
             self._store.quarantine(
                 row.id, f"{exc.__class__.__name__}: {exc}", now=self._clock.now()
             )
-            return
+            return False
         log.info("inbox #%d -> %s", row.id, outcome)
+        return acked
 
-    def _handle(self, row: PendingInbox) -> str:
+    def _handle(self, row: PendingInbox) -> tuple[str, bool]:
         now = self._clock.now()
         mail = parse(row.raw)
         by_id, by_ref = self._store.thread_lookup(
@@ -117,7 +129,7 @@ class Processor:
         if decision.action is Action.FOLLOW_UP:
             assert decision.ticket_id is not None
             ref = self._store.add_follow_up(row.id, decision.ticket_id, mail, decision, now=now)
-            return f"follow-up on {ref} ({match.reason})"
+            return f"follow-up on {ref} ({match.reason})", False
         renderer = self._ack_renderer(mail, decision.template, now) if decision.send_ack else None
         ref = self._store.open_ticket(
             row.id,
@@ -130,7 +142,7 @@ class Processor:
             render_ack=renderer,
         )
         c = classification
-        return f"ticket {ref} {c.category}/{c.urgency}/{c.language}"
+        return f"ticket {ref} {c.category}/{c.urgency}/{c.language}", renderer is not None
 
     def _ack_renderer(
         self, mail: ParsedMail, template: str, now: datetime

@@ -71,9 +71,12 @@ def sender_for(port: int) -> SmtpSender:
 
 
 def drain(store: Store, smtp: SmtpSender, clock: FrozenClock) -> tuple[int, int]:
+    """(sent, failed) of one drain."""
+
     async def go() -> tuple[int, int]:
         try:
-            return await OutboxSender(store, smtp, clock).drain_once()
+            result = await OutboxSender(store, smtp, clock).drain_once()
+            return result.sent, result.retry + result.dead
         finally:
             await smtp.close()
 
