@@ -91,14 +91,6 @@ class LoopVerdict:
 
 
 @dataclass(frozen=True, slots=True)
-class ThreadIndexEntry:
-    """A message id known to belong to a ticket."""
-
-    message_id: str
-    ticket_id: int
-
-
-@dataclass(frozen=True, slots=True)
 class ThreadMatch:
     ticket_id: int | None
     reason: str

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import socket
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -94,7 +93,16 @@ class TaxonomySettings(_Strict):
     urgencies: list[str] = Field(default_factory=lambda: list(DEFAULT_URGENCIES))
     languages: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES))
     default_language: str = "en"
-    default_urgency: str = "normal"
+
+
+class ClassifierSettings(_Strict):
+    # Below this category probability a ticket is marked needs_triage and gets the generic
+    # acknowledgement. 0 disables triage until a model's probabilities are calibrated.
+    triage_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class RepliesSettings(_Strict):
+    max_acks_per_sender_per_hour: int = Field(default=3, ge=0)
 
 
 class SlaSettings(_Strict):
@@ -122,6 +130,8 @@ class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     paths: PathsSettings = PathsSettings()
     taxonomy: TaxonomySettings = TaxonomySettings()
+    classifier: ClassifierSettings = ClassifierSettings()
+    replies: RepliesSettings = RepliesSettings()
     sla: SlaSettings = SlaSettings()
     escalation: EscalationSettings = EscalationSettings()
     tickets: TicketSettings = TicketSettings()
@@ -229,8 +239,3 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         }
     )
     return settings.model_copy(update={"paths": paths})
-
-
-def hostname() -> str:
-    """This machine's name, for Message-ID domains when none is configured."""
-    return socket.getfqdn() or "localhost"

@@ -10,15 +10,21 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
-from mailbot.errors import TransientError
+from mailbot.errors import MailbotError, TransientError
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, full fsync and a busy timeout."""
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine for `url`; SQLite gets WAL, full fsync and a busy timeout.
+
+    With create=False a missing SQLite file is an error instead of a new empty database.
+    """
     if url.startswith("sqlite"):
-        _ensure_sqlite_dir(url)
+        if create:
+            _ensure_sqlite_dir(url)
+        elif not _sqlite_exists(url):
+            raise MailbotError(f"no database at {url} (run `mailbot init` or `mailbot run` first)")
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -29,6 +35,11 @@ def _ensure_sqlite_dir(url: str) -> None:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_exists(url: str) -> bool:
+    path = url.split("///", 1)[-1]
+    return path == ":memory:" or Path(path).is_file()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aioimaplib
 from aioimaplib.aioimaplib import Command
@@ -121,17 +122,45 @@ class ImapMailbox:
         # "n:*" always matches the highest UID, even when it is below n.
         return sorted(u for u in uids if u > last_uid)
 
-    async def fetch(self, uids: Sequence[int]) -> list[FetchedMail]:
-        """BODY.PEEK[] of `uids` (never sets \\Seen by itself), in batches."""
-        out: list[FetchedMail] = []
+    async def fetch(self, uids: Sequence[int]) -> FetchResult:
+        """BODY.PEEK[] of `uids` (never sets \\Seen by itself), in batches.
+
+        A batch the server refuses (NO/BAD, e.g. one corrupt message) is fetched again one
+        UID at a time; a UID that still fails, or that the server does not return, is
+        reported in `missing` with the reason, never silently skipped.
+        """
+        result = FetchResult([], [])
         batch = self._s.fetch_batch
         for start in range(0, len(uids), batch):
-            chunk = ",".join(str(u) for u in uids[start : start + batch])
-            response = await self._call(
-                self._c().uid("fetch", chunk, "(UID BODY.PEEK[])"), "UID FETCH"
+            chunk = list(uids[start : start + batch])
+            try:
+                got = await self._fetch_set(chunk)
+            except ServerRefused:
+                got = await self._fetch_singly(chunk, result.missing)
+            result.mails.extend(got)
+            returned = {m.uid for m in got} | {uid for uid, _ in result.missing}
+            result.missing.extend(
+                (u, "not returned by UID FETCH") for u in chunk if u not in returned
             )
-            out.extend(self._parse_fetch(response.lines))
-        return out
+        return result
+
+    async def _fetch_set(self, uids: Sequence[int]) -> list[FetchedMail]:
+        uid_set = ",".join(str(u) for u in uids)
+        response = await self._call(
+            self._c().uid("fetch", uid_set, "(UID BODY.PEEK[])"), "UID FETCH"
+        )
+        return self._parse_fetch(response.lines)
+
+    async def _fetch_singly(
+        self, uids: Sequence[int], missing: list[tuple[int, str]]
+    ) -> list[FetchedMail]:
+        got: list[FetchedMail] = []
+        for uid in uids:
+            try:
+                got.extend(await self._fetch_set([uid]))
+            except ServerRefused as exc:
+                missing.append((uid, str(exc)))
+        return got
 
     def _parse_fetch(self, lines: Sequence[bytes | bytearray]) -> list[FetchedMail]:
         found: list[FetchedMail] = []
@@ -240,10 +269,20 @@ class ImapMailbox:
         return f"{self._s.host}:{self._s.effective_port()}"
 
 
+class ServerRefused(TransientError):
+    """The server answered NO or BAD (aioimaplib returns these as results, not errors)."""
+
+
+@dataclass
+class FetchResult:
+    mails: list[FetchedMail]
+    missing: list[tuple[int, str]]  # (uid, reason) of UIDs that could not be fetched
+
+
 def _check(response: aioimaplib.Response, what: str) -> aioimaplib.Response:
     if response.result != "OK":
         detail = b" ".join(bytes(x) for x in response.lines[-1:]).decode("utf-8", "replace")
-        raise TransientError(f"IMAP {what}: {response.result} {detail}".strip())
+        raise ServerRefused(f"IMAP {what}: {response.result} {detail}".strip())
     return response
 
 

@@ -37,6 +37,10 @@ class SmtpSender:
         except aiosmtplib.SMTPResponseException as exc:
             await self._reset()
             raise _by_code(exc.code, exc.message) from exc
+        except aiosmtplib.SMTPNotSupported as exc:
+            # E.g. a non-ASCII address and no SMTPUTF8: retrying will not change that.
+            await self._reset()
+            raise PermanentError(f"SMTP {self._s.host}: {exc}") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             await self._reset()
             raise TransientError(f"SMTP {self._s.host}:{self._s.effective_port()}: {exc}") from exc

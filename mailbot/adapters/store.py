@@ -82,8 +82,13 @@ class Store:
         message_ids: Sequence[str],
         *,
         now: datetime,
+        unfetchable: Sequence[tuple[int, str]] = (),
     ) -> int:
-        """Archive a batch and advance last_uid, atomically. Returns how many were new."""
+        """Archive a batch and advance last_uid, atomically. Returns how many were new.
+
+        UIDs the server would not give us become quarantine rows (no bytes, the reason), so
+        every UID passed over is accounted for.
+        """
         with _translate(), self._session() as s:
             state = s.exec(_mailbox_q(account, mailbox)).first()
             if state is None or state.uidvalidity != uidvalidity:
@@ -96,6 +101,10 @@ class Store:
                     continue
                 new += _archive_one(s, mail, mid, known, now)
                 state.last_uid = max(state.last_uid, mail.uid)
+            for uid, reason in unfetchable:
+                if (uidvalidity, uid) not in known.uids:
+                    s.add(_unfetchable_row(account, mailbox, uidvalidity, uid, reason, now))
+                    state.last_uid = max(state.last_uid, uid)
             s.add(state)
             s.commit()
             return new
@@ -113,8 +122,8 @@ class Store:
 
     def thread_lookup(
         self, message_ids: Sequence[str], refs: Sequence[str]
-    ) -> tuple[dict[str, int], dict[str, int]]:
-        """Tickets that own any of `message_ids`, and tickets named by `refs`."""
+    ) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
+        """Tickets that own any of `message_ids`; (id, customer) of tickets named by `refs`."""
         with _translate(), self._session() as s:
             by_id: dict[str, int] = {}
             if message_ids:
@@ -124,12 +133,14 @@ class Store:
                     )
                 ):
                     by_id[mid] = tid
-            by_ref: dict[str, int] = {}
+            by_ref: dict[str, tuple[int, str]] = {}
             if refs:
-                for ref, ticket_id in s.exec(
-                    select(Ticket.ref, Ticket.id).where(col(Ticket.ref).in_(refs))
+                for ref, ticket_id, customer in s.exec(
+                    select(Ticket.ref, Ticket.id, Ticket.customer_address).where(
+                        col(Ticket.ref).in_(refs)
+                    )
                 ):
-                    by_ref[ref] = ticket_id or 0
+                    by_ref[ref] = (ticket_id or 0, customer)
             return by_id, by_ref
 
     def recent_acks_to(self, address: str, since: datetime) -> int:
@@ -349,7 +360,7 @@ class Store:
 @dataclass
 class _Known:
     uids: set[tuple[int, int]]
-    keys: dict[str, int]  # dedupe key -> inbox id of the first copy
+    keys: dict[str, tuple[int, str]]  # dedupe key -> (inbox id, raw sha256) of the first copy
 
 
 def _mailbox_q(account: str, mailbox: str) -> Any:
@@ -380,9 +391,9 @@ def _known_keys(
     }
     keys = [dedupe_key(mid, m.raw) for m, mid in zip(mails, message_ids, strict=True)]
     found = {
-        k: i
-        for k, i in s.exec(
-            select(InboxMessage.dedupe_key, InboxMessage.id).where(
+        k: (i, sha)
+        for k, i, sha in s.exec(
+            select(InboxMessage.dedupe_key, InboxMessage.id, InboxMessage.raw_sha256).where(
                 col(InboxMessage.dedupe_key).in_(keys)
             )
         )
@@ -395,7 +406,15 @@ def _archive_one(
     s: Session, mail: FetchedMail, message_id: str, known: _Known, now: datetime
 ) -> int:
     key = dedupe_key(message_id, mail.raw)
-    first = known.keys.get(key)
+    sha = hashlib.sha256(mail.raw).hexdigest()
+    first_copy = known.keys.get(key)
+    first = first_copy[0] if first_copy else None
+    reason = ""
+    if first_copy:
+        # Copies delivered by different routes differ in their trace headers; the bytes are
+        # kept and the difference is stated, so an operator can check and replay.
+        same = "identical bytes" if first_copy[1] == sha else "different bytes"
+        reason = f"same Message-ID as inbox #{first} ({same})"
     row = InboxMessage(
         account=mail.account,
         mailbox=mail.mailbox,
@@ -403,11 +422,11 @@ def _archive_one(
         uid=mail.uid,
         dedupe_key=None if first else key,
         message_id=message_id,
-        raw_sha256=hashlib.sha256(mail.raw).hexdigest(),
+        raw_sha256=sha,
         raw=mail.raw,
         size=len(mail.raw),
         status=InboxStatus.DUPLICATE if first else InboxStatus.RECEIVED,
-        reason=f"same message as inbox #{first}" if first else "",
+        reason=reason,
         duplicate_of=first,
         fetched_at=now,
         processed_at=now if first else None,
@@ -418,8 +437,26 @@ def _archive_one(
     if first:
         return 0
     assert row.id is not None
-    known.keys[key] = row.id
+    known.keys[key] = (row.id, sha)
     return 1
+
+
+def _unfetchable_row(
+    account: str, mailbox: str, uidvalidity: int, uid: int, reason: str, now: datetime
+) -> InboxMessage:
+    return InboxMessage(
+        account=account,
+        mailbox=mailbox,
+        uidvalidity=uidvalidity,
+        uid=uid,
+        raw_sha256=hashlib.sha256(b"").hexdigest(),
+        raw=b"",
+        size=0,
+        status=InboxStatus.QUARANTINED,
+        reason=f"could not fetch: {reason}"[:2000],
+        fetched_at=now,
+        processed_at=now,
+    )
 
 
 def _add_customer_message(

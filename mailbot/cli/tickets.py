@@ -21,7 +21,8 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), d
 
 def _store(config_path: Path | None) -> Store:
     settings = load(config_path)
-    return Store(make_engine(settings.database_url), ref_prefix=settings.tickets.ref_prefix)
+    engine = make_engine(settings.database_url, create=False)
+    return Store(engine, ref_prefix=settings.tickets.ref_prefix)
 
 
 def iso(value: datetime | None) -> str | None:

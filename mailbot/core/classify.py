@@ -23,7 +23,6 @@ class TextModel(Protocol):
 class ClassifyPolicy:
     languages: tuple[str, ...]
     default_language: str
-    triage_threshold: float = 0.0
 
 
 def model_text(mail: ParsedMail) -> str:

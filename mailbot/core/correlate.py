@@ -27,14 +27,19 @@ def correlate(
     mail: ParsedMail,
     *,
     tickets_by_message_id: Mapping[str, int],
-    tickets_by_ref: Mapping[str, int],
+    tickets_by_ref: Mapping[str, tuple[int, str]],
     pattern: re.Pattern[str],
 ) -> ThreadMatch:
-    """Match by In-Reply-To/References, else by a ticket reference in the subject."""
+    """Match by In-Reply-To/References, else by a ticket reference in the subject.
+
+    `tickets_by_ref` maps a reference to (ticket id, customer address). A reference in the
+    subject counts only from the ticket's own customer: anyone can type "[MB-000123]".
+    """
     for msgid in candidate_ids(mail):
         if msgid in tickets_by_message_id:
             return ThreadMatch(tickets_by_message_id[msgid], f"references {msgid}")
+    sender = mail.from_address.lower()
     for ref in candidate_refs(mail, pattern):
-        if ref in tickets_by_ref:
-            return ThreadMatch(tickets_by_ref[ref], f"subject names {ref}")
+        if ref in tickets_by_ref and tickets_by_ref[ref][1] == sender:
+            return ThreadMatch(tickets_by_ref[ref][0], f"subject names {ref}")
     return ThreadMatch(None, "no thread match")

@@ -65,6 +65,8 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
             windows_hours=dict(settings.sla.first_response_hours),
             classify_policy=ClassifyPolicy(tuple(tax.languages), tax.default_language),
             ref_prefix=settings.tickets.ref_prefix,
+            triage_threshold=settings.classifier.triage_threshold,
+            max_acks_per_hour=settings.replies.max_acks_per_sender_per_hour,
         ),
         clock=clock,
     )

@@ -56,8 +56,11 @@ class Ingestor:
         return new
 
     async def _ingest_batch(self, mailbox: ImapMailbox, uidvalidity: int, uids: list[int]) -> int:
-        mails = await mailbox.fetch(uids)
+        fetched = await mailbox.fetch(uids)
+        mails = fetched.mails
         message_ids = [message_id_of(m.raw) for m in mails]
+        for uid, reason in fetched.missing:
+            log.error("ALERT UID %d of %s could not be fetched: %s", uid, mailbox.folder, reason)
         new = await asyncio.to_thread(
             self._store.store_fetched,
             self._account,
@@ -66,6 +69,7 @@ class Ingestor:
             mails,
             message_ids,
             now=self._clock.now(),
+            unfetchable=fetched.missing,
         )
         # Flag only after the commit: a crash in between re-fetches nothing (last_uid moved)
         # and leaves at worst an unflagged message on the server.

@@ -75,6 +75,35 @@ def test_archiving_is_idempotent_and_dedupes(store: Store) -> None:
     assert store.mailbox_state("acct", "INBOX") == (8, 2)
 
 
+def test_unfetchable_uids_are_quarantined_and_duplicates_say_why(store: Store) -> None:
+    first = fetched(1, raw("<a@x>"))
+    resent = fetched(2, b"Received: from elsewhere\r\n" + raw("<a@x>"))
+    new = store.store_fetched(
+        "acct",
+        "INBOX",
+        7,
+        [first, resent],
+        ["<a@x>", "<a@x>"],
+        now=NOW,
+        unfetchable=[(3, "IMAP UID FETCH: NO corrupt")],
+    )
+    assert new == 1
+    assert store.mailbox_state("acct", "INBOX") == (7, 3)
+    from sqlmodel import Session, col, select
+
+    from mailbot.adapters.tables import InboxMessage
+
+    with Session(store.engine) as s:
+        rows = s.exec(select(InboxMessage).order_by(col(InboxMessage.uid))).all()
+    assert [(r.uid, r.status) for r in rows] == [
+        (1, InboxStatus.RECEIVED),
+        (2, InboxStatus.DUPLICATE),
+        (3, InboxStatus.QUARANTINED),
+    ]
+    assert "different bytes" in rows[1].reason and "#1" in rows[1].reason
+    assert "NO corrupt" in rows[2].reason
+
+
 def test_dedupe_key_prefers_message_id() -> None:
     assert dedupe_key("<a@x>", b"1") == dedupe_key("<a@x>", b"2")
     assert dedupe_key("", b"1") != dedupe_key("", b"2")
@@ -103,7 +132,7 @@ def test_ticket_ack_and_thread_index_in_one_commit(store: Store) -> None:
     assert store.pending_inbox(10) == []
     by_id, by_ref = store.thread_lookup(["<a@x>", "<MB-000001.ack@example.test>"], ["MB-000001"])
     assert set(by_id) == {"<a@x>", "<MB-000001.ack@example.test>"}
-    assert by_ref == {"MB-000001": 1}
+    assert by_ref == {"MB-000001": (1, "a@customer.test")}
     due = store.due_outbox(NOW, 10)
     assert [d.message_id for d in due] == ["<MB-000001.ack@example.test>"]
     assert store.recent_acks_to("A@customer.test", NOW - timedelta(hours=1)) == 1

@@ -95,8 +95,21 @@ def test_init_writes_a_config_and_database_and_never_overwrites(tmp_path: Path) 
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
-def test_version_and_unknown_ticket() -> None:
+def test_version_unknown_ticket_and_missing_database(tmp_path: Path) -> None:
     done = cli("--version")
     assert done.returncode == 0 and __version__ in done.stdout
     usage = cli("tickets", "frobnicate")
     assert usage.returncode == 2
+    assert cli("init", str(tmp_path / "etc")).returncode == 0
+    config = tmp_path / "etc" / "mailbot.toml"
+    unknown = cli("tickets", "show", "MB-999999", "--config", str(config))
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "mailbot: no ticket MB-999999"
+    text = config.read_text().replace(
+        "[database]", f'[database]\nurl = "sqlite:///{tmp_path}/nope/x.db"'
+    )
+    config.write_text(text)
+    missing = cli("tickets", "list", "--config", str(config))
+    assert missing.returncode == 1 and "no database at" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    assert not (tmp_path / "nope").exists()

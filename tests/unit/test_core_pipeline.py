@@ -107,11 +107,15 @@ def test_correlate_prefers_headers_then_subject_reference() -> None:
         reply, tickets_by_message_id={"<ack-1@example.test>": 7}, tickets_by_ref={}, pattern=pattern
     ) == ThreadMatch(7, "references <ack-1@example.test>")
     by_ref = parse(mail("").replace(b"Subject: help", b"Subject: Re: [MB-000042] still broken"))
+    owned = {"MB-000042": (42, "jane@customer.test")}
+    assert correlate(by_ref, tickets_by_message_id={}, tickets_by_ref=owned, pattern=pattern) == (
+        ThreadMatch(42, "subject names MB-000042")
+    )
+    # Someone else typing the reference does not join the ticket.
+    other = {"MB-000042": (42, "someone@else.test")}
     assert (
-        correlate(
-            by_ref, tickets_by_message_id={}, tickets_by_ref={"MB-000042": 42}, pattern=pattern
-        ).ticket_id
-        == 42
+        correlate(by_ref, tickets_by_message_id={}, tickets_by_ref=other, pattern=pattern).ticket_id
+        is None
     )
     assert (
         correlate(by_ref, tickets_by_message_id={}, tickets_by_ref={}, pattern=pattern).ticket_id
