@@ -88,6 +88,7 @@ class LoopVerdict:
 
     may_reply: bool
     reason: str = ""
+    robot: bool = False  # the mail itself says it is automatic (not a rate limit or our own)
 
 
 @dataclass(frozen=True, slots=True)

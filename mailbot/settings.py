@@ -103,6 +103,9 @@ class ClassifierSettings(_Strict):
 
 class RepliesSettings(_Strict):
     max_acks_per_sender_per_hour: int = Field(default=3, ge=0)
+    # Mail that says it is automatic (Auto-Submitted, lists, bounces, no-reply...) and joins
+    # no ticket: "ticket" keeps it as a ticket without an ack; "quarantine" files it as noise.
+    robots: Literal["ticket", "quarantine"] = "ticket"
 
 
 class SlaSettings(_Strict):
@@ -118,6 +121,9 @@ class EscalationSettings(_Strict):
 
 class TicketSettings(_Strict):
     ref_prefix: str = Field(default="MB", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    # Last-resort threading: same sender, same subject without Re:/Fwd:/回复:... prefixes.
+    same_subject_window_hours: float = Field(default=168.0, ge=0)
+    max_message_bytes: int = Field(default=40 * 1024 * 1024, ge=1024)
 
 
 class LoggingSettings(_Strict):

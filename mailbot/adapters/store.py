@@ -143,6 +143,19 @@ class Store:
                     by_ref[ref] = (ticket_id or 0, customer)
             return by_id, by_ref
 
+    def recent_tickets_from(
+        self, address: str, since: datetime, limit: int = 20
+    ) -> list[tuple[int, str]]:
+        """(id, subject) of the sender's tickets received since `since`, newest first."""
+        with _translate(), self._session() as s:
+            rows = s.exec(
+                select(Ticket.id, Ticket.subject)
+                .where(Ticket.customer_address == address.lower(), Ticket.received_at >= since)
+                .order_by(col(Ticket.id).desc())
+                .limit(limit)
+            ).all()
+            return [(tid or 0, subject) for tid, subject in rows]
+
     def recent_acks_to(self, address: str, since: datetime) -> int:
         with _translate(), self._session() as s:
             return int(
@@ -203,19 +216,27 @@ class Store:
             return ticket.ref
 
     def add_follow_up(
-        self, inbox_id: int, ticket_id: int, mail: ParsedMail, d: Decision, *, now: datetime
+        self,
+        inbox_id: int,
+        ticket_id: int,
+        mail: ParsedMail,
+        d: Decision,
+        *,
+        now: datetime,
+        kind: str = "follow_up",
     ) -> str:
-        """Attach a customer message to its ticket; re-open it if it was resolved."""
+        """Attach a message to its ticket. A customer's follow-up re-opens a resolved ticket;
+        a bounce of our acknowledgement (kind "bounce") does not."""
         with _translate(), self._session() as s:
             ticket = s.get(Ticket, ticket_id)
             if ticket is None:
                 raise LookupError(f"ticket {ticket_id} vanished")
-            if ticket.status == TicketStatus.RESOLVED:
+            if kind == "follow_up" and ticket.status == TicketStatus.RESOLVED:
                 ticket.status, ticket.resolved_at = TicketStatus.OPEN, None
                 s.add(ticket)
-            _add_customer_message(s, ticket_id, inbox_id, mail, "follow_up", now)
+            _add_customer_message(s, ticket_id, inbox_id, mail, kind, now)
             _finish_inbox(s, inbox_id, ticket_id, now)
-            _audit(s, now, "follow_up", ticket_id, inbox_id, {"reasons": list(d.reasons)})
+            _audit(s, now, kind, ticket_id, inbox_id, {"reasons": list(d.reasons)})
             s.commit()
             return ticket.ref
 
@@ -472,6 +493,14 @@ def _add_customer_message(
             from_address=mail.from_address.lower(),
             subject=mail.subject,
             body=mail.text,
+            new_text=mail.new_text,
+            attachments=json.dumps(
+                [
+                    {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                    for a in mail.attachments
+                ],
+                ensure_ascii=False,
+            ),
             created_at=now,
         )
     )

@@ -114,6 +114,11 @@ class TicketMessage(SQLModel, table=True):
     from_address: str = ""
     subject: str = ""
     body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # The customer's new text without quoted history and signature (body keeps everything).
+    new_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # JSON list of {"filename", "content_type", "size"}.
+    attachments: str = Field(default="[]", sa_column=Column(Text, nullable=False,
+                                                           server_default="[]"))
     created_at: datetime = _ts()
 
 

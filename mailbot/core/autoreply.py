@@ -30,7 +30,7 @@ def loop_verdict(
     for check in _CHECKS:
         reason = check(mail)
         if reason:
-            return LoopVerdict(False, reason)
+            return LoopVerdict(False, reason, robot=True)
     sender = mail.from_address.lower()
     if not _ADDR_SPEC.match(sender):
         return LoopVerdict(False, "no usable sender address")

@@ -26,8 +26,9 @@ class ClassifyPolicy:
 
 
 def model_text(mail: ParsedMail) -> str:
-    """The text a model sees: subject and body, as at training time."""
-    return f"{mail.subject}\n{mail.text}"
+    """Subject and the customer's new text (quoted history would repeat old topics);
+    the full text when there is no new text, e.g. a forward without a comment."""
+    return f"{mail.subject}\n{mail.new_text or mail.text}"
 
 
 def classify(

@@ -1,9 +1,14 @@
-"""Does a message belong to an existing ticket? Header threading first, then the reference."""
+"""Does a message belong to an existing ticket?
+
+Header threading first (In-Reply-To/References, including a bounce's reported Message-ID),
+then a ticket reference in the subject from the ticket's customer, then -- last resort -- the
+same sender with the same normalised subject within a window.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from mailbot.domain import ParsedMail, ThreadMatch
 
@@ -13,9 +18,29 @@ def ref_pattern(prefix: str) -> re.Pattern[str]:
     return re.compile(rf"\b{re.escape(prefix)}-\d{{6,}}\b")
 
 
+# Reply and forward prefixes of common clients in many languages, with either colon.
+_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|tr|rif|odp|回复|答复|回覆|转发|轉寄|転送|返信)"
+    r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+",
+    re.IGNORECASE,
+)
+_BRACKETED_REF = re.compile(r"\[[A-Z][A-Z0-9]{0,9}-\d{6,}\]\s*")
+MIN_SUBJECT_LENGTH = 4  # "help" still counts; "Re:" or "?" alone never matches anything
+
+
+def normalise_subject(subject: str) -> str:
+    """The subject without reply/forward prefixes, ticket references, case and spacing."""
+    text = _BRACKETED_REF.sub("", subject)
+    previous = None
+    while previous != text:  # "Re: [MB-000001] Fwd: x" needs more than one pass
+        previous = text
+        text = _BRACKETED_REF.sub("", _PREFIX.sub("", text))
+    return " ".join(text.split()).casefold()
+
+
 def candidate_ids(mail: ParsedMail) -> tuple[str, ...]:
     """Message-IDs this message refers to, most specific first."""
-    ids = [mail.in_reply_to, *reversed(mail.references)]
+    ids = [mail.in_reply_to, *reversed(mail.references), mail.reported_message_id]
     return tuple(dict.fromkeys(i for i in ids if i))
 
 
@@ -29,6 +54,7 @@ def correlate(
     tickets_by_message_id: Mapping[str, int],
     tickets_by_ref: Mapping[str, tuple[int, str]],
     pattern: re.Pattern[str],
+    recent_from_sender: Sequence[tuple[int, str]] = (),
 ) -> ThreadMatch:
     """Match by In-Reply-To/References, else by a ticket reference in the subject.
 
@@ -42,4 +68,14 @@ def correlate(
     for ref in candidate_refs(mail, pattern):
         if ref in tickets_by_ref and tickets_by_ref[ref][1] == sender:
             return ThreadMatch(tickets_by_ref[ref][0], f"subject names {ref}")
+    return _same_subject(mail, recent_from_sender)
+
+
+def _same_subject(mail: ParsedMail, recent: Sequence[tuple[int, str]]) -> ThreadMatch:
+    """`recent`: (ticket id, subject) of the sender's recent tickets, newest first."""
+    subject = normalise_subject(mail.subject)
+    if len(subject) >= MIN_SUBJECT_LENGTH:
+        for ticket_id, other in recent:
+            if normalise_subject(other) == subject:
+                return ThreadMatch(ticket_id, f"same sender and subject as ticket #{ticket_id}")
     return ThreadMatch(None, "no thread match")

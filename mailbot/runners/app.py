@@ -67,6 +67,9 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
             ref_prefix=settings.tickets.ref_prefix,
             triage_threshold=settings.classifier.triage_threshold,
             max_acks_per_hour=settings.replies.max_acks_per_sender_per_hour,
+            same_subject_window_hours=settings.tickets.same_subject_window_hours,
+            quarantine_noise=settings.replies.robots == "quarantine",
+            max_bytes=settings.tickets.max_message_bytes,
         ),
         clock=clock,
     )

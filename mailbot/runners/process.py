@@ -22,7 +22,7 @@ from mailbot.core.correlate import candidate_ids, candidate_refs, correlate, ref
 from mailbot.core.decide import decide
 from mailbot.core.parse import parse
 from mailbot.core.render import Sender, TemplateRenderer, render_ack
-from mailbot.domain import Action, OutgoingMail, ParsedMail, TicketView
+from mailbot.domain import Action, LoopVerdict, OutgoingMail, ParsedMail, ThreadMatch, TicketView
 from mailbot.errors import TemplateError, TransientError
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ class ProcessConfig:
     ref_prefix: str
     triage_threshold: float = 0.0
     max_acks_per_hour: int = 3
+    same_subject_window_hours: float = 168.0
+    quarantine_noise: bool = False
+    max_bytes: int = 40 * 1024 * 1024
     batch: int = 200
 
 
@@ -96,53 +99,71 @@ class Processor:
         return acked
 
     def _handle(self, row: PendingInbox) -> tuple[str, bool]:
+        """Parse, check, thread, classify, decide and store one message; (outcome, acked)."""
         now = self._clock.now()
-        mail = parse(row.raw)
-        by_id, by_ref = self._store.thread_lookup(
-            candidate_ids(mail), candidate_refs(mail, self._refs)
-        )
-        match = correlate(
-            mail, tickets_by_message_id=by_id, tickets_by_ref=by_ref, pattern=self._refs
-        )
-        recent = self._store.recent_acks_to(mail.from_address, now - timedelta(hours=1))
-        verdict = loop_verdict(
-            mail,
-            own_addresses=self._cfg.own_addresses,
-            recent_acks_to_sender=recent,
-            max_acks_per_hour=self._cfg.max_acks_per_hour,
-        )
+        mail = parse(row.raw, max_bytes=self._cfg.max_bytes)
+        match = self._thread(mail, now)
+        verdict = self._verdict(mail, now)
+        if match.ticket_id is None and verdict.robot and self._cfg.quarantine_noise:
+            self._store.quarantine(row.id, f"noise: {verdict.reason}", now=now)
+            return f"quarantined as noise ({verdict.reason})", False
         classification = classify(
             mail,
             model=self._model(),
             detect_language=self._detect,
             policy=self._cfg.classify_policy,
         )
-        received = row.fetched_at
         decision = decide(
             classification,
             match,
             verdict,
-            received=received,
+            received=row.fetched_at,
             windows_hours=self._cfg.windows_hours,
             triage_threshold=self._cfg.triage_threshold,
         )
         if decision.action is Action.FOLLOW_UP:
             assert decision.ticket_id is not None
-            ref = self._store.add_follow_up(row.id, decision.ticket_id, mail, decision, now=now)
-            return f"follow-up on {ref} ({match.reason})", False
+            kind = "bounce" if mail.is_delivery_report else "follow_up"
+            ref = self._store.add_follow_up(
+                row.id, decision.ticket_id, mail, decision, now=now, kind=kind
+            )
+            return f"{kind} on {ref} ({match.reason})", False
         renderer = self._ack_renderer(mail, decision.template, now) if decision.send_ack else None
         ref = self._store.open_ticket(
             row.id,
             mail,
             classification,
             decision,
-            received=received,
+            received=row.fetched_at,
             now=now,
             needs_triage=decision.template == "default",
             render_ack=renderer,
         )
         c = classification
         return f"ticket {ref} {c.category}/{c.urgency}/{c.language}", renderer is not None
+
+    def _thread(self, mail: ParsedMail, now: datetime) -> ThreadMatch:
+        by_id, by_ref = self._store.thread_lookup(
+            candidate_ids(mail), candidate_refs(mail, self._refs)
+        )
+        since = now - timedelta(hours=self._cfg.same_subject_window_hours)
+        recent = self._store.recent_tickets_from(mail.from_address, since)
+        return correlate(
+            mail,
+            tickets_by_message_id=by_id,
+            tickets_by_ref=by_ref,
+            pattern=self._refs,
+            recent_from_sender=recent,
+        )
+
+    def _verdict(self, mail: ParsedMail, now: datetime) -> LoopVerdict:
+        recent = self._store.recent_acks_to(mail.from_address, now - timedelta(hours=1))
+        return loop_verdict(
+            mail,
+            own_addresses=self._cfg.own_addresses,
+            recent_acks_to_sender=recent,
+            max_acks_per_hour=self._cfg.max_acks_per_hour,
+        )
 
     def _ack_renderer(
         self, mail: ParsedMail, template: str, now: datetime

@@ -255,3 +255,50 @@ def test_customer_text_cannot_inject_headers(evil: str) -> None:
 def test_message_id_of_reads_headers_only() -> None:
     assert message_id_of(mail("Message-ID: <abc@x>\r\n")) == "<abc@x>"
     assert message_id_of(b"no headers at all") == ""
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("Re: Deposit missing", "deposit missing"),
+        ("RE: FW: Deposit  missing", "deposit missing"),
+        ("回复：Deposit missing", "deposit missing"),
+        ("答复: 转发: 充值未到账", "充值未到账"),
+        ("Re: [MB-000123] Deposit missing", "deposit missing"),
+        ("AW: WG: deposit missing", "deposit missing"),
+        ("転送: 入金が反映されない", "入金が反映されない"),
+        ("Re[2]: Deposit missing", "deposit missing"),
+        ("Re：Deposit missing", "deposit missing"),
+        ("Re:", ""),
+        ("Regarding my deposit", "regarding my deposit"),  # "Re" inside a word stays
+    ],
+)
+def test_normalise_subject(subject: str, expected: str) -> None:
+    from mailbot.core.correlate import normalise_subject
+
+    assert normalise_subject(subject) == expected
+
+
+def test_same_sender_same_subject_is_the_last_resort() -> None:
+    pattern = ref_pattern("MB")
+    again = parse(mail("").replace(b"Subject: help", b"Subject: RE: Deposit missing"))
+    recent = [(9, "Something else"), (5, "Deposit missing")]
+    match = correlate(
+        again,
+        tickets_by_message_id={},
+        tickets_by_ref={},
+        pattern=pattern,
+        recent_from_sender=recent,
+    )
+    assert match.ticket_id == 5 and "same sender and subject" in match.reason
+    short = parse(mail("").replace(b"Subject: help", b"Subject: Re: ?"))
+    assert (
+        correlate(
+            short,
+            tickets_by_message_id={},
+            tickets_by_ref={},
+            pattern=pattern,
+            recent_from_sender=[(1, "?")],
+        ).ticket_id
+        is None
+    )

@@ -1,0 +1,138 @@
+"""The processing stage on a real SQLite store: threading, re-opening, bounces, noise."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from mailbot.adapters.db import make_engine, migrate
+from mailbot.adapters.store import Store
+from mailbot.adapters.tables import InboxMessage, Ticket, TicketMessage
+from mailbot.adapters.templates import FileTemplates
+from mailbot.clock import FrozenClock
+from mailbot.core.classify import ClassifyPolicy
+from mailbot.core.parse import message_id_of
+from mailbot.core.render import Sender
+from mailbot.domain import FetchedMail
+from mailbot.resources import shipped
+from mailbot.runners.process import ProcessConfig, Processor
+
+START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+class FixedModel:
+    """A stand-in classifier: this file tests threading and storage, not the model."""
+
+    version = "fixed"
+
+    def predict(self, text: str) -> tuple[Mapping[str, float], Mapping[str, float]]:
+        return {"trading": 0.9, "technical": 0.1}, {"high": 0.8, "normal": 0.2}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    migrate(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+def processor(store: Store, clock: FrozenClock, **overrides: object) -> Processor:
+    config = ProcessConfig(
+        sender=Sender("support@example.test", "Support", None),
+        own_addresses=("support@example.test",),
+        windows_hours={"critical": 1, "high": 4, "normal": 24, "low": 72},
+        classify_policy=ClassifyPolicy(("en",), "en"),
+        ref_prefix="MB",
+    )
+    config = dataclasses.replace(config, **overrides)  # type: ignore[arg-type]
+    return Processor(
+        store,
+        model=FixedModel,
+        detect_language=lambda _t: "en",
+        renderer=FileTemplates(shipped("templates"), default_language="en"),
+        config=config,
+        clock=clock,
+    )
+
+
+uid = iter(range(1, 10_000))
+
+
+def deliver(store: Store, proc: Processor, raw: bytes, clock: FrozenClock) -> None:
+    mail = FetchedMail("a", "INBOX", 1, next(uid), raw)
+    store.store_fetched("a", "INBOX", 1, [mail], [message_id_of(raw)], now=clock.now())
+    asyncio.run(proc.process_pending())
+
+
+def customer(subject: str, mid: str, body: str = "My order is stuck.", extra: str = "") -> bytes:
+    return (
+        f"From: Jane <jane@customer.test>\r\nSubject: {subject}\r\nMessage-ID: {mid}\r\n"
+        f"{extra}\r\n{body}\r\n"
+    ).encode()
+
+
+def kinds(store: Store) -> list[tuple[int, str, str]]:
+    with Session(store.engine) as s:
+        rows = s.exec(select(TicketMessage).where(TicketMessage.direction == "in")).all()
+        return [(r.ticket_id, r.kind, r.new_text) for r in rows]
+
+
+def test_same_subject_within_the_window_joins_and_reopens_the_ticket(store: Store) -> None:
+    clock = FrozenClock(START)
+    proc = processor(store, clock)
+    deliver(store, proc, customer("Order stuck", "<m1@x>"), clock)
+    with Session(store.engine) as s:
+        ticket = s.exec(select(Ticket)).one()
+        ticket.status = "resolved"
+        s.add(ticket)
+        s.commit()
+    clock.advance(timedelta(hours=2))
+    reply = "Still stuck!\r\n\r\nOn Sun, Nov 22, 2026 at 9:00 AM Support wrote:\r\n> old text"
+    deliver(store, proc, customer("RE: Order stuck", "<m2@x>", body=reply), clock)
+    clock.advance(timedelta(days=30))  # outside the window: a new ticket
+    deliver(store, proc, customer("Re: Order stuck", "<m3@x>"), clock)
+    assert [(t, k) for t, k, _ in kinds(store)] == [
+        (1, "customer"),
+        (1, "follow_up"),
+        (2, "customer"),
+    ]
+    assert kinds(store)[1][2] == "Still stuck!"  # the new text, without the quote
+    with Session(store.engine) as s:
+        assert s.get(Ticket, 1).status == "open"  # type: ignore[union-attr]
+
+
+def test_a_bounce_of_our_ack_joins_the_ticket_without_reopening_or_reply(store: Store) -> None:
+    clock = FrozenClock(START)
+    proc = processor(store, clock)
+    deliver(store, proc, customer("Order stuck", "<m1@x>"), clock)
+    ack_id = store.due_outbox(clock.now(), 10)[0].message_id
+    bounce = (
+        "From: MAILER-DAEMON@mx.example.test\r\nTo: support@example.test\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mx>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
+        " boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+        "Final-Recipient: rfc822; jane@customer.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        f"\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {ack_id}\r\n"
+        "Subject: ack\r\n\r\n--b--\r\n"
+    ).encode()
+    deliver(store, proc, bounce, clock)
+    assert [(t, k) for t, k, _ in kinds(store)] == [(1, "customer"), (1, "bounce")]
+    assert len(store.due_outbox(clock.now() + timedelta(days=1), 10)) == 1  # only the ack
+
+
+def test_robots_can_be_quarantined_as_noise(store: Store) -> None:
+    clock = FrozenClock(START)
+    proc = processor(store, clock, quarantine_noise=True)
+    deliver(store, proc, customer("Newsletter", "<n1@x>", extra="List-Id: <news.x>\r\n"), clock)
+    with Session(store.engine) as s:
+        row = s.exec(select(InboxMessage)).one()
+        assert row.status == "quarantined" and row.reason.startswith("noise: list-id")
+        assert s.exec(select(Ticket)).all() == []
