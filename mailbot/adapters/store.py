@@ -69,7 +69,7 @@ class Store:
     # --- ingest -------------------------------------------------------------------------
     def mailbox_state(self, account: str, mailbox: str) -> tuple[int, int] | None:
         """(uidvalidity, last_uid) recorded for the mailbox, if any."""
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             row = s.exec(_mailbox_q(account, mailbox)).first()
             return None if row is None else (row.uidvalidity, row.last_uid)
 
@@ -89,7 +89,7 @@ class Store:
         UIDs the server would not give us become quarantine rows (no bytes, the reason), so
         every UID passed over is accounted for.
         """
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             state = s.exec(_mailbox_q(account, mailbox)).first()
             if state is None or state.uidvalidity != uidvalidity:
                 state = state or MailboxState(account=account, mailbox=mailbox, uidvalidity=0)
@@ -111,7 +111,7 @@ class Store:
 
     # --- processing ---------------------------------------------------------------------
     def pending_inbox(self, limit: int) -> list[PendingInbox]:
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             rows = s.exec(
                 select(InboxMessage)
                 .where(InboxMessage.status == InboxStatus.RECEIVED)
@@ -124,7 +124,7 @@ class Store:
         self, message_ids: Sequence[str], refs: Sequence[str]
     ) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
         """Tickets that own any of `message_ids`; (id, customer) of tickets named by `refs`."""
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             by_id: dict[str, int] = {}
             if message_ids:
                 for mid, tid in s.exec(
@@ -147,7 +147,7 @@ class Store:
         self, address: str, since: datetime, limit: int = 20
     ) -> list[tuple[int, str]]:
         """(id, subject) of the sender's tickets received since `since`, newest first."""
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             rows = s.exec(
                 select(Ticket.id, Ticket.subject)
                 .where(Ticket.customer_address == address.lower(), Ticket.received_at >= since)
@@ -157,7 +157,7 @@ class Store:
             return [(tid or 0, subject) for tid, subject in rows]
 
     def recent_acks_to(self, address: str, since: datetime) -> int:
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             return int(
                 s.exec(
                     select(func.count())
@@ -184,7 +184,7 @@ class Store:
     ) -> str:
         """New ticket + its first message + (optional) ack in the outbox + audit, one commit."""
         assert d.first_response_due is not None
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             ticket = Ticket(
                 ref=f"pending-{inbox_id}",
                 customer_address=mail.from_address.lower(),
@@ -211,7 +211,7 @@ class Store:
                 out = render_ack(_view(ticket))
                 _add_outbox(s, ticket.id, "ack", 1, out, now)
             _finish_inbox(s, inbox_id, ticket.id, now)
-            _audit(s, now, "ticket_opened", ticket.id, inbox_id, {"reasons": list(d.reasons)})
+            add_audit(s, now, "ticket_opened", ticket.id, inbox_id, {"reasons": list(d.reasons)})
             s.commit()
             return ticket.ref
 
@@ -227,7 +227,7 @@ class Store:
     ) -> str:
         """Attach a message to its ticket. A customer's follow-up re-opens a resolved ticket;
         a bounce of our acknowledgement (kind "bounce") does not."""
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             ticket = s.get(Ticket, ticket_id)
             if ticket is None:
                 raise LookupError(f"ticket {ticket_id} vanished")
@@ -236,23 +236,23 @@ class Store:
                 s.add(ticket)
             _add_customer_message(s, ticket_id, inbox_id, mail, kind, now)
             _finish_inbox(s, inbox_id, ticket_id, now)
-            _audit(s, now, kind, ticket_id, inbox_id, {"reasons": list(d.reasons)})
+            add_audit(s, now, kind, ticket_id, inbox_id, {"reasons": list(d.reasons)})
             s.commit()
             return ticket.ref
 
     def quarantine(self, inbox_id: int, reason: str, *, now: datetime) -> None:
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             row = s.get(InboxMessage, inbox_id)
             if row is None:
                 return
             row.status, row.reason, row.processed_at = InboxStatus.QUARANTINED, reason[:2000], now
             s.add(row)
-            _audit(s, now, "quarantined", None, inbox_id, {"reason": reason[:2000]})
+            add_audit(s, now, "quarantined", None, inbox_id, {"reason": reason[:2000]})
             s.commit()
 
     # --- outbox -------------------------------------------------------------------------
     def due_outbox(self, now: datetime, limit: int) -> list[DueOutbox]:
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             rows = s.exec(
                 select(Outbox)
                 .where(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now)
@@ -272,7 +272,7 @@ class Store:
             ]
 
     def pending_outbox_count(self) -> int:
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             return int(
                 s.exec(
                     select(func.count())
@@ -283,7 +283,7 @@ class Store:
 
     def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
         """Called right after the server's 250: keep this transaction tiny."""
-        with _translate(), self.engine.begin() as conn:
+        with translate_db_errors(), self.engine.begin() as conn:
             conn.execute(
                 Outbox.__table__.update()  # type: ignore[attr-defined]
                 .where(Outbox.__table__.c.id == outbox_id)  # type: ignore[attr-defined]
@@ -306,7 +306,7 @@ class Store:
         )
 
     def _update_outbox(self, outbox_id: int, now: datetime, event: str, **values: Any) -> None:
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             row = s.get(Outbox, outbox_id)
             if row is None:
                 return
@@ -314,7 +314,7 @@ class Store:
                 setattr(row, key, value)
             row.attempts += 1
             s.add(row)
-            _audit(
+            add_audit(
                 s, now, event, row.ticket_id, None, {"outbox": outbox_id, "error": row.last_error}
             )
             s.commit()
@@ -322,7 +322,7 @@ class Store:
     # --- escalation ---------------------------------------------------------------------
     def unanswered_open_tickets(self, now: datetime) -> list[tuple[int, datetime, int]]:
         """(id, first_response_due, escalation_level) of open tickets due by `now`."""
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             rows = s.exec(
                 select(Ticket.id, Ticket.first_response_due, Ticket.escalation_level).where(
                     Ticket.status == TicketStatus.OPEN,
@@ -337,7 +337,7 @@ class Store:
     ) -> bool:
         """Insert the escalation once; False when it was already recorded."""
         try:
-            with _translate(), self._session() as s:
+            with translate_db_errors(), self._session() as s:
                 s.add(
                     EscalationRow(
                         ticket_id=ticket_id,
@@ -351,7 +351,7 @@ class Store:
                 if ticket is not None and ticket.escalation_level < level:
                     ticket.escalation_level = level
                     s.add(ticket)
-                _audit(s, now, "escalated", ticket_id, None, {"level": level, "reason": reason})
+                add_audit(s, now, "escalated", ticket_id, None, {"level": level, "reason": reason})
                 s.commit()
                 return True
         except IntegrityError:
@@ -359,11 +359,11 @@ class Store:
 
     # --- reading, for the CLI -----------------------------------------------------------
     def tickets(self, limit: int = 100) -> list[Ticket]:
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             return list(s.exec(select(Ticket).order_by(col(Ticket.id).desc()).limit(limit)).all())
 
     def ticket(self, ref: str) -> tuple[Ticket, list[TicketMessage], list[Outbox]] | None:
-        with _translate(), self._session() as s:
+        with translate_db_errors(), self._session() as s:
             ticket = s.exec(select(Ticket).where(Ticket.ref == ref)).first()
             if ticket is None:
                 return None
@@ -494,13 +494,7 @@ def _add_customer_message(
             subject=mail.subject,
             body=mail.text,
             new_text=mail.new_text,
-            attachments=json.dumps(
-                [
-                    {"filename": a.filename, "content_type": a.content_type, "size": a.size}
-                    for a in mail.attachments
-                ],
-                ensure_ascii=False,
-            ),
+            attachments=attachments_json(mail),
             created_at=now,
         )
     )
@@ -544,7 +538,7 @@ def _finish_inbox(s: Session, inbox_id: int, ticket_id: int, now: datetime) -> N
     s.add(row)
 
 
-def _audit(
+def add_audit(
     s: Session,
     now: datetime,
     kind: str,
@@ -588,7 +582,7 @@ def _view(t: Ticket) -> TicketView:
     )
 
 
-class _translate:
+class translate_db_errors:
     """Database outages and lock timeouts become TransientError (retry later)."""
 
     def __enter__(self) -> None:
@@ -599,3 +593,13 @@ class _translate:
     ) -> None:
         if isinstance(exc, OperationalError | InterfaceError):
             raise TransientError(f"database: {exc.orig}") from exc
+
+
+def attachments_json(mail: ParsedMail) -> str:
+    return json.dumps(
+        [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+            for a in mail.attachments
+        ],
+        ensure_ascii=False,
+    )

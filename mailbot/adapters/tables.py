@@ -117,8 +117,9 @@ class TicketMessage(SQLModel, table=True):
     # The customer's new text without quoted history and signature (body keeps everything).
     new_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     # JSON list of {"filename", "content_type", "size"}.
-    attachments: str = Field(default="[]", sa_column=Column(Text, nullable=False,
-                                                           server_default="[]"))
+    attachments: str = Field(
+        default="[]", sa_column=Column(Text, nullable=False, server_default="[]")
+    )
     created_at: datetime = _ts()
 
 

@@ -6,6 +6,7 @@ import click
 
 from mailbot import __version__
 from mailbot.cli.init import init
+from mailbot.cli.quarantine import quarantine, reprocess
 from mailbot.cli.run import run
 from mailbot.cli.tickets import tickets
 
@@ -19,6 +20,8 @@ def cli() -> None:
 cli.add_command(init)
 cli.add_command(run)
 cli.add_command(tickets)
+cli.add_command(quarantine)
+cli.add_command(reprocess)
 
 
 def main() -> None:
