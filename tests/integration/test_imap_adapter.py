@@ -50,7 +50,7 @@ async def fetch_all(s: ImapSettings) -> list[bytes]:
     try:
         await mailbox.connect()
         uids = await mailbox.uids_after(0)
-        return [m.raw for m in await mailbox.fetch(uids)]
+        return [m.raw for m in (await mailbox.fetch(uids)).mails]
     finally:
         await mailbox.close()
 
@@ -93,3 +93,20 @@ def test_fetch_in_batches_keeps_uid_order(dovecot: Dovecot) -> None:
         fetch_all(settings(port=dovecot.port, tls="none", fetch_batch=3, password=dovecot.password))
     )
     assert got == raws
+
+
+def test_a_uid_the_server_does_not_return_is_reported_missing(dovecot: Dovecot) -> None:
+    dovecot.append_many([MAIL])
+
+    async def go() -> tuple[list[int], list[tuple[int, str]]]:
+        mailbox = ImapMailbox(settings(port=dovecot.port, tls="none"), "acct")
+        try:
+            await mailbox.connect()
+            result = await mailbox.fetch([1, 999])
+            return [m.uid for m in result.mails], result.missing
+        finally:
+            await mailbox.close()
+
+    got, missing = asyncio.run(go())
+    assert got == [1]
+    assert missing == [(999, "not returned by UID FETCH")]
