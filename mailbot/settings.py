@@ -60,11 +60,45 @@ class ImapSettings(ServerSettings):
     folder: str = "INBOX"
     poll_interval: float = Field(default=30.0, gt=0)
     fetch_batch: int = Field(default=100, ge=1, le=1000)
-    after_store: Literal["seen", "none"] = "seen"
+    after_store: Literal["seen", "none", "move"] = "seen"
+    move_to: str = "Processed"
     idle: bool = True
+    name: str = ""  # a label for logs; [[mailboxes]] entries should set one
+    # This mailbox's own first-response windows (e.g. a VIP address); default: [sla].
+    first_response_hours: dict[str, float] | None = None
 
     def effective_port(self) -> int:
         return self.port or (993 if self.tls == "ssl" else 143)
+
+    @property
+    def account(self) -> str:
+        """Stable name of the mailbox account, used in idempotency keys."""
+        return f"{self.username}@{self.host}"
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.account}/{self.folder}"
+
+
+class MailboxOverride(_Strict):
+    """One [[mailboxes]] entry: any [imap] key, overriding what [imap] says."""
+
+    name: str
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: TlsMode | None = None
+    ca_file: Path | None = None
+    allow_insecure: bool | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    folder: str | None = None
+    poll_interval: float | None = Field(default=None, gt=0)
+    fetch_batch: int | None = Field(default=None, ge=1, le=1000)
+    after_store: Literal["seen", "none", "move"] | None = None
+    move_to: str | None = None
+    idle: bool | None = None
+    first_response_hours: dict[str, float] | None = None
 
 
 class SmtpSettings(ServerSettings):
@@ -132,6 +166,7 @@ class LoggingSettings(_Strict):
 
 class Settings(_Strict):
     imap: ImapSettings
+    mailboxes: list[MailboxOverride] = Field(default_factory=list)
     smtp: SmtpSettings
     database: DatabaseSettings = DatabaseSettings()
     paths: PathsSettings = PathsSettings()
@@ -144,10 +179,26 @@ class Settings(_Strict):
     logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")
+    def _mailboxes_are_distinct(self) -> Settings:
+        seen: set[tuple[str, str]] = set()
+        for box in self.effective_mailboxes():
+            key = (box.account, box.folder)
+            if key in seen:
+                raise ValueError(f"mailboxes: {box.account}/{box.folder} is listed twice")
+            seen.add(key)
+        return self
+
+    @model_validator(mode="after")
     def _sla_covers_every_urgency(self) -> Settings:
-        missing = [u for u in self.taxonomy.urgencies if u not in self.sla.first_response_hours]
-        if missing:
-            raise ValueError(f"sla.first_response_hours has no window for urgency {missing[0]!r}")
+        tables = [("sla.first_response_hours", self.sla.first_response_hours)] + [
+            (f"mailboxes[{box.name}].first_response_hours", box.first_response_hours)
+            for box in self.mailboxes
+            if box.first_response_hours
+        ]
+        for where, windows in tables:
+            missing = [u for u in self.taxonomy.urgencies if u not in windows]
+            if missing:
+                raise ValueError(f"{where} has no window for urgency {missing[0]!r}")
         if self.taxonomy.default_language not in self.taxonomy.languages:
             raise ValueError("taxonomy.default_language must be one of taxonomy.languages")
         return self
@@ -168,10 +219,15 @@ class Settings(_Strict):
     def models_dir(self) -> Path:
         return self.paths.models_dir or shipped("models")
 
-    @property
-    def account(self) -> str:
-        """Stable name of the mailbox account, used in idempotency keys."""
-        return f"{self.imap.username}@{self.imap.host}"
+    def effective_mailboxes(self) -> list[ImapSettings]:
+        """[imap] alone, or each [[mailboxes]] entry on top of [imap]."""
+        if not self.mailboxes:
+            return [self.imap]
+        base = self.imap.model_dump()
+        return [
+            ImapSettings.model_validate(base | entry.model_dump(exclude_none=True))
+            for entry in self.mailboxes
+        ]
 
 
 def is_loopback(host: str) -> bool:

@@ -38,6 +38,7 @@ class ImapMailbox:
         self.uidvalidity = 0
         self._client: aioimaplib.IMAP4 | None = None
         self._lost: asyncio.Future[None] | None = None
+        self._folders_made: set[str] = set()
 
     def _connection_lost(self, _exc: Exception | None) -> None:
         if self._lost is not None and not self._lost.done():
@@ -230,6 +231,27 @@ class ImapMailbox:
         uid_set = ",".join(str(u) for u in uids)
         await self._call(self._c().uid("store", uid_set, "+FLAGS.SILENT", r"(\Seen)"), "UID STORE")
 
+    async def move(self, uids: Sequence[int], folder: str) -> None:
+        """Move (or, without the MOVE extension, copy and flag \\Seen) -- never delete."""
+        if not uids:
+            return
+        await self._ensure_folder(folder)
+        uid_set = ",".join(str(u) for u in uids)
+        if self._c().has_capability("MOVE"):
+            await self._call(self._c().uid("move", uid_set, _quote(folder)), "UID MOVE")
+            return
+        await self._call(self._c().uid("copy", uid_set, _quote(folder)), "UID COPY")
+        await self.mark_seen(uids)
+
+    async def _ensure_folder(self, folder: str) -> None:
+        if folder in self._folders_made:
+            return
+        try:
+            await self._call(self._c().create(_quote(folder)), f"CREATE {folder}")
+        except ServerRefused as exc:  # usually NO [ALREADYEXISTS]; a real problem shows in MOVE
+            log.debug("%s", exc)
+        self._folders_made.add(folder)
+
     async def close(self) -> None:
         client, self._client = self._client, None
         if client is None:
@@ -284,6 +306,11 @@ def _check(response: aioimaplib.Response, what: str) -> aioimaplib.Response:
         detail = b" ".join(bytes(x) for x in response.lines[-1:]).decode("utf-8", "replace")
         raise ServerRefused(f"IMAP {what}: {response.result} {detail}".strip())
     return response
+
+
+def _quote(name: str) -> str:
+    """An IMAP quoted string (folder names may contain spaces)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _describe(exc: BaseException) -> str:

@@ -41,6 +41,8 @@ class PendingInbox:
     id: int
     raw: bytes
     fetched_at: datetime
+    account: str = ""
+    mailbox: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,9 @@ class Store:
                 .order_by(col(InboxMessage.id))
                 .limit(limit)
             ).all()
-            return [PendingInbox(r.id or 0, r.raw, r.fetched_at) for r in rows]
+            return [
+                PendingInbox(r.id or 0, r.raw, r.fetched_at, r.account, r.mailbox) for r in rows
+            ]
 
     def thread_lookup(
         self, message_ids: Sequence[str], refs: Sequence[str]

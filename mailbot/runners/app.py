@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 class App:
     settings: Settings
     store: Store
-    ingestor: Ingestor
+    ingestors: list[Ingestor]
     processor: Processor
     outbox: OutboxSender
     escalator: Escalator
@@ -53,6 +53,7 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
     )
     log.info("classifier model %s loaded", model.version)
     smtp = SmtpSender(settings.smtp)
+    mailboxes = settings.effective_mailboxes()
     sender = Sender(settings.smtp.from_address, settings.smtp.from_name, settings.smtp.reply_to)
     processor = Processor(
         store,
@@ -61,8 +62,13 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
         renderer=FileTemplates(settings.templates_dir, default_language=tax.default_language),
         config=ProcessConfig(
             sender=sender,
-            own_addresses=tuple({settings.smtp.from_address, settings.imap.username}),
+            own_addresses=tuple({settings.smtp.from_address, *(box.username for box in mailboxes)}),
             windows_hours=dict(settings.sla.first_response_hours),
+            mailbox_windows={
+                (box.account, box.folder): dict(box.first_response_hours)
+                for box in mailboxes
+                if box.first_response_hours
+            },
             classify_policy=ClassifyPolicy(tuple(tax.languages), tax.default_language),
             ref_prefix=settings.tickets.ref_prefix,
             triage_threshold=settings.classifier.triage_threshold,
@@ -76,7 +82,7 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
     return App(
         settings=settings,
         store=store,
-        ingestor=Ingestor(settings.imap, settings.account, store, clock),
+        ingestors=[Ingestor(box, store, clock) for box in mailboxes],
         processor=processor,
         outbox=OutboxSender(store, smtp, clock),
         escalator=Escalator(store, clock),
@@ -90,13 +96,14 @@ async def run_once(app: App) -> int:
     Processing and sending run even when IMAP is down, so stored mail still gets answered.
     """
     ok = True
-    try:
-        await app.ingestor.poll_once()
-    except TransientError as exc:
-        log.error("%s", exc)
-        ok = False
-    finally:
-        await app.ingestor.reset()
+    for ingestor in app.ingestors:
+        try:
+            await ingestor.poll_once()
+        except TransientError as exc:
+            log.error("%s: %s", ingestor.label, exc)
+            ok = False
+        finally:
+            await ingestor.reset()
     try:
         await app.processor.process_pending()
         await app.escalator.scan()
@@ -146,11 +153,16 @@ async def run_forever(app: App) -> int:
     )
     scheduler.start()
     tasks = [
-        asyncio.create_task(_ingest_loop(app, stop, wakes), name="ingest"),
+        *(
+            asyncio.create_task(
+                _ingest_loop(ingestor, stop, wakes), name=f"ingest {ingestor.label}"
+            )
+            for ingestor in app.ingestors
+        ),
         asyncio.create_task(_process_loop(app, stop, wakes), name="process"),
         asyncio.create_task(_outbox_loop(app, stop, wakes), name="outbox"),
     ]
-    log.info("mailbot running: %s/%s", app.settings.imap.host, app.settings.imap.folder)
+    log.info("mailbot running: %s", ", ".join(i.label for i in app.ingestors))
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     crashed = [t for t in tasks if t in done]
@@ -161,7 +173,8 @@ async def run_forever(app: App) -> int:
     wakes.stop_processing.set()
     scheduler.shutdown(wait=False)
     await asyncio.gather(*tasks, return_exceptions=True)
-    await app.ingestor.reset()
+    for ingestor in app.ingestors:
+        await ingestor.reset()
     await app.smtp.close()
     log.info("stopped")
     return 1 if crashed else 0
@@ -180,20 +193,20 @@ class _Wakes:
         self._loop.call_soon_threadsafe(self.outbox.set)
 
 
-async def _ingest_loop(app: App, stop: asyncio.Event, wakes: _Wakes) -> None:
-    outage = _Outage("IMAP")
+async def _ingest_loop(ingestor: Ingestor, stop: asyncio.Event, wakes: _Wakes) -> None:
+    outage = _Outage(f"IMAP {ingestor.label}")
     while not stop.is_set():
         try:
-            if await app.ingestor.poll_once():
+            if await ingestor.poll_once():
                 wakes.process.set()
             outage.ok()
-            await app.ingestor.wait_for_news(stop)
+            await ingestor.wait_for_news(stop)
         except TransientError as exc:
-            await app.ingestor.reset()
+            await ingestor.reset()
             await _sleep_unless(stop, outage.failed(str(exc)))
         except Exception as exc:  # per iteration: never let one surprise end intake for good
-            log.exception("ingest failed unexpectedly")
-            await app.ingestor.reset()
+            log.exception("ingest of %s failed unexpectedly", ingestor.label)
+            await ingestor.reset()
             await _sleep_unless(stop, outage.failed(repr(exc)))
 
 

@@ -22,17 +22,20 @@ class Ingestor:
     def __init__(
         self,
         settings: ImapSettings,
-        account: str,
         store: Store,
         clock: Clock,
         connect: Callable[[], ImapMailbox] | None = None,
     ) -> None:
         self._s = settings
-        self._account = account
+        self._account = settings.account
         self._store = store
         self._clock = clock
-        self._connect = connect or (lambda: ImapMailbox(settings, account))
+        self._connect = connect or (lambda: ImapMailbox(settings, settings.account))
         self._mailbox: ImapMailbox | None = None
+
+    @property
+    def label(self) -> str:
+        return self._s.label
 
     async def poll_once(self) -> int:
         """Fetch and archive every new message; returns how many new rows were stored."""
@@ -73,8 +76,11 @@ class Ingestor:
         )
         # Flag only after the commit: a crash in between re-fetches nothing (last_uid moved)
         # and leaves at worst an unflagged message on the server.
+        done = [m.uid for m in mails]
         if self._s.after_store == "seen":
-            await mailbox.mark_seen([m.uid for m in mails])
+            await mailbox.mark_seen(done)
+        elif self._s.after_store == "move":
+            await mailbox.move(done, self._s.move_to)
         log.info("fetched %d message(s) from %s, %d new", len(mails), mailbox.folder, new)
         return new
 

@@ -11,7 +11,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from mailbot.adapters.store import PendingInbox, Store
@@ -40,6 +40,8 @@ class ProcessConfig:
     same_subject_window_hours: float = 168.0
     quarantine_noise: bool = False
     max_bytes: int = 40 * 1024 * 1024
+    # (account, folder) -> that mailbox's own first-response windows (e.g. a VIP address).
+    mailbox_windows: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
     batch: int = 200
 
 
@@ -118,7 +120,9 @@ class Processor:
             match,
             verdict,
             received=row.fetched_at,
-            windows_hours=self._cfg.windows_hours,
+            windows_hours=self._cfg.mailbox_windows.get(
+                (row.account, row.mailbox), self._cfg.windows_hours
+            ),
             triage_threshold=self._cfg.triage_threshold,
         )
         if decision.action is Action.FOLLOW_UP:

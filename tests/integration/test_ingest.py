@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -206,3 +207,46 @@ def test_a_naive_autoresponder_cannot_start_a_loop(
     # per-sender limit of 3 acknowledgements an hour. Either way the exchange stops.
     assert len(smtp_receiver.messages) == max_acks
     assert len(tickets(config)) == (1 if threaded else max_acks + 1)
+
+
+def test_two_mailboxes_one_daemon_own_windows_and_move_after_store(
+    tmp_path: Path, dovecot: Dovecot, smtp_receiver: SmtpReceiver
+) -> None:
+    dovecot.create_folder("VIP")
+    config = write_config(
+        tmp_path,
+        dovecot,
+        smtp_receiver,
+        extra="""
+[[mailboxes]]
+name = "support"
+
+[[mailboxes]]
+name = "vip"
+folder = "VIP"
+after_store = "move"
+move_to = "Done"
+first_response_hours = { critical = 0.5, high = 0.5, normal = 0.5, low = 0.5 }
+""",
+    )
+    dovecot.append(customer_mail(1))
+    dovecot.append(customer_mail(2, sender="vip@customer.test"), folder="VIP")
+    env = os.environ | {"MAILBOT_IMAP_PASSWORD": dovecot.password}
+    done = subprocess.run(
+        [sys.executable, "-m", "mailbot", "run", "--once", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    by_customer = {t["customer"]: t for t in tickets(config)}
+    assert set(by_customer) == {"c1@customer.test", "vip@customer.test"}
+    vip = by_customer["vip@customer.test"]
+    received = datetime.fromisoformat(str(vip["received_at"]))
+    due = datetime.fromisoformat(str(vip["first_response_due"]))
+    assert due - received == timedelta(minutes=30)
+    assert dovecot.fetch_all("VIP") == []  # moved, not deleted:
+    assert len(dovecot.fetch_all("Done")) == 1
+    assert all("\\Seen" in f for f in dovecot.flags("INBOX").values())
+    assert len(smtp_receiver.wait_for(2)) == 2

@@ -103,3 +103,40 @@ def test_example_config_is_valid(tmp_path: Path) -> None:
 
     s = load_settings(shipped("config") / "mailbot.example.toml", environ={})
     assert s.imap.tls == "ssl" and s.smtp.tls == "starttls"
+
+
+def test_mailboxes_inherit_from_imap_and_override(tmp_path: Path) -> None:
+    text = (
+        MINIMAL
+        + """
+[[mailboxes]]
+name = "support"
+
+[[mailboxes]]
+name = "vip"
+folder = "VIP"
+after_store = "move"
+first_response_hours = { critical = 0.5, high = 1, normal = 4, low = 24 }
+"""
+    )
+    s = load_settings(write(tmp_path, text), environ={"MAILBOT_IMAP_PASSWORD": "pw"})
+    support, vip = s.effective_mailboxes()
+    assert (support.folder, vip.folder) == ("INBOX", "VIP")
+    assert vip.host == support.host == "127.0.0.1"
+    assert vip.password is not None and vip.password.get_secret_value() == "pw"
+    assert vip.after_store == "move" and support.after_store == "seen"
+    assert vip.first_response_hours == {"critical": 0.5, "high": 1, "normal": 4, "low": 24}
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ('name = "a"\nfoldr = "X"', "mailboxes.0.foldr: unknown key"),
+        ('name = "a"\nfirst_response_hours = { critical = 1 }', "has no window for urgency 'high'"),
+        ('name = "a"\n\n[[mailboxes]]\nname = "b"', "listed twice"),
+    ],
+)
+def test_bad_mailboxes_are_named(tmp_path: Path, entry: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, MINIMAL + "\n[[mailboxes]]\n" + entry + "\n"), environ={})
+    assert expected in str(info.value)
