@@ -66,6 +66,20 @@ class ImapSettings(ServerSettings):
     name: str = ""  # a label for logs; [[mailboxes]] entries should set one
     # This mailbox's own first-response windows (e.g. a VIP address); default: [sla].
     first_response_hours: dict[str, float] | None = None
+    # "xoauth2" (Gmail, Microsoft 365): the access token is read at every connect from
+    # oauth2_token_file, or is what oauth2_token_command prints (e.g. a refresh helper).
+    auth: Literal["login", "xoauth2"] = "login"
+    oauth2_token_file: Path | None = None
+    oauth2_token_command: str | None = None
+
+    @model_validator(mode="after")
+    def _xoauth2_has_a_token_source(self) -> ImapSettings:
+        sources = [self.oauth2_token_file, self.oauth2_token_command]
+        if self.auth == "xoauth2" and sum(s is not None for s in sources) != 1:
+            raise ValueError(
+                'auth = "xoauth2" needs exactly one of oauth2_token_file, oauth2_token_command'
+            )
+        return self
 
     def effective_port(self) -> int:
         return self.port or (993 if self.tls == "ssl" else 143)
@@ -99,6 +113,9 @@ class MailboxOverride(_Strict):
     move_to: str | None = None
     idle: bool | None = None
     first_response_hours: dict[str, float] | None = None
+    auth: Literal["login", "xoauth2"] | None = None
+    oauth2_token_file: Path | None = None
+    oauth2_token_command: str | None = None
 
 
 class SmtpSettings(ServerSettings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import re
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import aioimaplib
 from aioimaplib.aioimaplib import Command
 
+from mailbot.adapters.oauth import access_token
 from mailbot.adapters.tlsctx import client_context
 from mailbot.domain import FetchedMail
 from mailbot.errors import TransientError
@@ -73,9 +75,26 @@ class ImapMailbox:
         await client.wait_hello_from_server()
         if s.tls == "starttls":
             await self._starttls(client)
-        password = s.password.get_secret_value() if s.password else ""
-        _check(await client.login(s.username, password), f"login as {s.username}")
+        if s.auth == "xoauth2":
+            token = await access_token(s.oauth2_token_file, s.oauth2_token_command)
+            await self._xoauth2(client, token)
+        else:
+            password = s.password.get_secret_value() if s.password else ""
+            _check(await client.login(s.username, password), f"login as {s.username}")
         await self.select()
+
+    async def _xoauth2(self, client: aioimaplib.IMAP4, token: str) -> None:
+        """AUTHENTICATE XOAUTH2 with the token as initial response (RFC 4959 SASL-IR).
+
+        Not aioimaplib's xoauth2(): on a refused token the server sends a '+' challenge with
+        the error and waits for an empty reply, which aioimaplib never sends (a hang).
+        """
+        protocol = client.protocol
+        sasl = base64.b64encode(f"user={self._s.username}\1auth=Bearer {token}\1\1".encode())
+        command = _SaslCommand(protocol.new_tag(), sasl.decode("ascii"), protocol)
+        response = await asyncio.wait_for(protocol.execute(command), self._s.timeout)
+        _check(response, f"XOAUTH2 as {self._s.username}")
+        protocol.state = "AUTH"
 
     async def _starttls(self, client: aioimaplib.IMAP4) -> None:
         """Upgrade the plain connection in place; aioimaplib has no STARTTLS of its own."""
@@ -289,6 +308,19 @@ class ImapMailbox:
 
     def _where(self) -> str:
         return f"{self._s.host}:{self._s.effective_port()}"
+
+
+class _SaslCommand(Command):  # type: ignore[misc]  # aioimaplib ships no types
+    """AUTHENTICATE XOAUTH2 that answers an error challenge with the empty reply it expects."""
+
+    def __init__(self, tag: str, initial: str, protocol: aioimaplib.IMAP4ClientProtocol) -> None:
+        super().__init__("AUTHENTICATE", tag, "XOAUTH2", initial, loop=protocol.loop)
+        self._protocol = protocol
+
+    def append_to_resp(self, line: bytes, result: str = "Pending") -> None:
+        super().append_to_resp(line, result)
+        if line.startswith(b"+"):
+            self._protocol.transport.write(b"\r\n")
 
 
 class ServerRefused(TransientError):

@@ -235,6 +235,7 @@ class Dovecot:
         port: int | None = None,
         tls_cert: Path | None = None,
         tls_key: Path | None = None,
+        oauth2_introspection_url: str | None = None,
     ) -> None:
         """Prepare (but do not start) an instance; ports are reserved now so restarts reuse them."""
         if (tls_cert is None) != (tls_key is None):
@@ -249,6 +250,8 @@ class Dovecot:
         self.password = password
         self.tls_cert = Path(tls_cert) if tls_cert is not None else None
         self.tls_key = Path(tls_key) if tls_key is not None else None
+        # XOAUTH2 tokens are checked by POSTing them to this URL (RFC 7662 introspection).
+        self.oauth2_introspection_url = oauth2_introspection_url
         self._identity = _identity()
         self._private: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -352,7 +355,8 @@ class Dovecot:
             f"first_valid_gid = {ident.gid}",
             # Loopback-only test server: allow LOGIN without TLS and fail wrong passwords fast.
             "disable_plaintext_auth = no",
-            "auth_mechanisms = plain login",
+            "auth_mechanisms = plain login"
+            + (" xoauth2 oauthbearer" if self.oauth2_introspection_url else ""),
             "auth_failure_delay = 0",
             "mail_location = maildir:~/Maildir",
             "mail_fsync = never",
@@ -362,7 +366,9 @@ class Dovecot:
             "passdb {",
             "  driver = passwd-file",
             f"  args = scheme=PLAIN {private / 'users'}",
+            "  mechanisms = plain login",
             "}",
+            *self._oauth2_lines(),
             "userdb {",
             "  driver = static",
             f"  args = uid={ident.uid} gid={ident.gid} home={private / 'home'}/%u",
@@ -376,6 +382,27 @@ class Dovecot:
             *self._unprivileged_services(),
         ]
         return "\n".join(lines) + "\n"
+
+    def _oauth2_lines(self) -> list[str]:
+        if not self.oauth2_introspection_url:
+            return []
+        conf = self._private_dir() / "oauth2.conf"
+        conf.write_text(
+            "introspection_mode = post\n"
+            f"introspection_url = {self.oauth2_introspection_url}\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n",
+            encoding="utf-8",
+        )
+        conf.chmod(0o644)
+        return [
+            "passdb {",
+            "  driver = oauth2",
+            "  mechanisms = xoauth2 oauthbearer",
+            f"  args = {conf}",
+            "}",
+        ]
 
     def _ssl_lines(self) -> list[str]:
         """Return TLS settings: off without a cert, optional (STARTTLS + IMAPS) with one."""

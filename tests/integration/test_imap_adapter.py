@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 import trustme
@@ -110,3 +115,55 @@ def test_a_uid_the_server_does_not_return_is_reported_missing(dovecot: Dovecot) 
     got, missing = asyncio.run(go())
     assert got == [1]
     assert missing == [(999, "not returned by UID FETCH")]
+
+
+class Introspection(BaseHTTPRequestHandler):
+    """An OAuth2 token introspection endpoint (RFC 7662) that knows one token."""
+
+    token = "ya29.valid-token"
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        ok = parse_qs(body).get("token", [""])[0] == self.token
+        data = json.dumps({"active": ok, "username": USER} if ok else {"active": False}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass  # keep the test output clean
+
+
+@pytest.fixture
+def oauth_dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    server = HTTPServer(("127.0.0.1", 0), Introspection)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/introspect"
+    try:
+        with Dovecot(tmp_path / "dv", user=USER, oauth2_introspection_url=url) as dovecot:
+            dovecot.append(MAIL)
+            yield dovecot
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_xoauth2_with_a_token_file_and_a_token_command(
+    oauth_dovecot: Dovecot, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(Introspection.token + "\n")
+    base = {"port": oauth_dovecot.port, "tls": "none", "auth": "xoauth2", "password": None}
+    assert asyncio.run(fetch_all(settings(**base, oauth2_token_file=token_file))) == [MAIL]
+    command = f"{sys.executable} -c \"print('{Introspection.token}')\""
+    assert asyncio.run(fetch_all(settings(**base, oauth2_token_command=command))) == [MAIL]
+    token_file.write_text("expired-token")
+    with pytest.raises(TransientError, match=r"XOAUTH2 .* NO"):
+        asyncio.run(fetch_all(settings(**base, oauth2_token_file=token_file)))
+    failing = f"{sys.executable} -c \"import sys; sys.exit('refresh failed')\""
+    with pytest.raises(TransientError, match="exited 1: refresh failed"):
+        asyncio.run(fetch_all(settings(**base, oauth2_token_command=failing)))
