@@ -208,8 +208,8 @@ class Settings(_Strict):
     @model_validator(mode="after")
     def _sla_covers_every_urgency(self) -> Settings:
         tables = [("sla.first_response_hours", self.sla.first_response_hours)] + [
-            (f"mailboxes[{box.name}].first_response_hours", box.first_response_hours)
-            for box in self.mailboxes
+            (f"mailbox {box.label}: first_response_hours", box.first_response_hours)
+            for box in self.effective_mailboxes()
             if box.first_response_hours
         ]
         for where, windows in tables:
@@ -241,10 +241,17 @@ class Settings(_Strict):
         if not self.mailboxes:
             return [self.imap]
         base = self.imap.model_dump()
-        return [
-            ImapSettings.model_validate(base | entry.model_dump(exclude_none=True))
-            for entry in self.mailboxes
-        ]
+        boxes = []
+        for index, entry in enumerate(self.mailboxes):
+            try:
+                boxes.append(
+                    ImapSettings.model_validate(base | entry.model_dump(exclude_none=True))
+                )
+            except ValidationError as exc:  # name the entry, not "(top level)"
+                raise ValueError(
+                    f"mailboxes.{index} ({entry.name}): {_first_problem(exc)}"
+                ) from None
+        return boxes
 
 
 def is_loopback(host: str) -> bool:

@@ -21,6 +21,8 @@ from mailbot.settings import ImapSettings
 
 log = logging.getLogger(__name__)
 
+# Response codes that mean "not now" rather than "this message is broken" (RFC 5530).
+_TEMPORARY = re.compile(r"\[(UNAVAILABLE|INUSE|LIMIT|SERVERBUG|OVERQUOTA|EXPUNGEISSUED)\]")
 _FETCH_HEAD = re.compile(rb"^\d+ FETCH \(.*?\{(\d+)\}$")
 _UID = re.compile(rb"UID (\d+)")
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
@@ -81,6 +83,8 @@ class ImapMailbox:
         else:
             password = s.password.get_secret_value() if s.password else ""
             _check(await client.login(s.username, password), f"login as {s.username}")
+        # Servers announce more (MOVE, IDLE...) once authenticated; not all say so unasked.
+        await asyncio.wait_for(client.protocol.capability(), s.timeout)
         await self.select()
 
     async def _xoauth2(self, client: aioimaplib.IMAP4, token: str) -> None:
@@ -175,11 +179,20 @@ class ImapMailbox:
         self, uids: Sequence[int], missing: list[tuple[int, str]]
     ) -> list[FetchedMail]:
         got: list[FetchedMail] = []
+        refused: list[tuple[int, str]] = []
         for uid in uids:
             try:
                 got.extend(await self._fetch_set([uid]))
             except ServerRefused as exc:
-                missing.append((uid, str(exc)))
+                if _TEMPORARY.search(str(exc)):
+                    raise  # the server is busy or degraded: store nothing, try again later
+                refused.append((uid, str(exc)))
+        if refused and not got and len(uids) > 1:
+            # Every message refused: more likely a server problem than that many bad messages.
+            raise ServerRefused(
+                f"IMAP UID FETCH refused for all of {len(uids)} UIDs: {refused[0][1]}"
+            )
+        missing.extend(refused)
         return got
 
     def _parse_fetch(self, lines: Sequence[bytes | bytearray]) -> list[FetchedMail]:

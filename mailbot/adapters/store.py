@@ -36,6 +36,10 @@ from mailbot.domain import (
 from mailbot.errors import TransientError
 
 
+class AlreadyProcessed(Exception):
+    """The inbox row was finished by someone else meanwhile; nothing was written."""
+
+
 @dataclass(frozen=True, slots=True)
 class PendingInbox:
     id: int
@@ -96,7 +100,7 @@ class Store:
             if state is None or state.uidvalidity != uidvalidity:
                 state = state or MailboxState(account=account, mailbox=mailbox, uidvalidity=0)
                 state.uidvalidity, state.last_uid = uidvalidity, 0
-            known = _known_keys(s, account, mailbox, uidvalidity, mails, message_ids)
+            known = _known_keys(s, account, mailbox, uidvalidity, mails, message_ids, unfetchable)
             new = 0
             for mail, mid in zip(mails, message_ids, strict=True):
                 if (mail.uidvalidity, mail.uid) in known.uids:
@@ -401,8 +405,9 @@ def _known_keys(
     uidvalidity: int,
     mails: Sequence[FetchedMail],
     message_ids: Sequence[str],
+    unfetchable: Sequence[tuple[int, str]] = (),
 ) -> _Known:
-    uids = [m.uid for m in mails]
+    uids = [m.uid for m in mails] + [uid for uid, _ in unfetchable]
     seen_uids = {
         (uidvalidity, u)
         for u in s.exec(
@@ -538,6 +543,9 @@ def _finish_inbox(s: Session, inbox_id: int, ticket_id: int, now: datetime) -> N
     row = s.get(InboxMessage, inbox_id)
     if row is None:
         raise LookupError(f"inbox row {inbox_id} vanished")
+    if row.status != InboxStatus.RECEIVED:
+        # Another process got there first: roll back rather than make a second ticket/ack.
+        raise AlreadyProcessed(f"inbox row {inbox_id} is already {row.status}")
     row.status, row.ticket_id, row.processed_at = InboxStatus.PROCESSED, ticket_id, now
     s.add(row)
 

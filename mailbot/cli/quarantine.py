@@ -20,9 +20,11 @@ from mailbot.core.parse import parse
 from mailbot.errors import MailbotError
 
 
-def _operator(config_path: Path | None) -> QuarantineStore:
+def _operator(config_path: Path | None) -> tuple[QuarantineStore, int]:
+    """The operator store and the configured parse size limit."""
     settings = load(config_path)
-    return QuarantineStore(Store(make_engine(settings.database_url, create=False)))
+    store = QuarantineStore(Store(make_engine(settings.database_url, create=False)))
+    return store, settings.tickets.max_message_bytes
 
 
 def _row(r: InboxMessage) -> dict[str, Any]:
@@ -48,7 +50,7 @@ def quarantine() -> None:
 @exits
 def list_(config_path: Path | None, fmt: str) -> None:
     """Quarantined messages, oldest first."""
-    rows = [_row(r) for r in _operator(config_path).quarantined()]
+    rows = [_row(r) for r in _operator(config_path)[0].quarantined()]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif rows:
@@ -69,10 +71,11 @@ def list_(config_path: Path | None, fmt: str) -> None:
 @exits
 def show(inbox_id: int, config_path: Path | None, fmt: str) -> None:
     """One quarantined message: the reason and the parsed headers of its archived bytes."""
-    row = _operator(config_path).inbox_row(inbox_id)
+    operator, max_bytes = _operator(config_path)
+    row = operator.inbox_row(inbox_id)
     if row is None:
         raise MailbotError(f"no inbox message {inbox_id}")
-    mail = parse(row.raw)
+    mail = parse(row.raw, max_bytes=max_bytes)
     doc = _row(row) | {
         "status": row.status,
         "subject": mail.subject,
@@ -94,10 +97,16 @@ def retry(inbox_ids: tuple[int, ...], everything: bool, config_path: Path | None
     """Queue quarantined messages for processing again (by the daemon or `run --once`)."""
     if not inbox_ids and not everything:
         raise click.UsageError("name one or more IDs, or --all")
-    done = _operator(config_path).retry(
+    done = _operator(config_path)[0].retry(
         None if everything else list(inbox_ids), now=datetime.now(UTC)
     )
     click.echo(f"queued {len(done)} message(s) for processing: {', '.join(map(str, done))}")
+    skipped = sorted(set(inbox_ids) - set(done))
+    if skipped:
+        raise MailbotError(
+            "not retried (no such quarantined message, or no bytes to retry): "
+            + ", ".join(map(str, skipped))
+        )
 
 
 @click.command()
@@ -107,7 +116,10 @@ def retry(inbox_ids: tuple[int, ...], everything: bool, config_path: Path | None
 def reprocess(ref: str, config_path: Path | None) -> None:
     """Rebuild a ticket's parsed messages from the archived raw bytes (after a parser fix)."""
     try:
-        count = _operator(config_path).reparse_ticket(ref, parse, now=datetime.now(UTC))
+        operator, max_bytes = _operator(config_path)
+        count = operator.reparse_ticket(
+            ref, lambda raw: parse(raw, max_bytes=max_bytes), now=datetime.now(UTC)
+        )
     except LookupError:
         raise MailbotError(f"no ticket {ref}") from None
     click.echo(f"{ref}: re-parsed {count} message(s)")

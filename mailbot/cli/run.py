@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from mailbot.adapters.runlock import RunLock
 from mailbot.cli.common import config_option, exits, load
 from mailbot.runners.app import build, run_forever, run_once
 
@@ -21,5 +22,11 @@ from mailbot.runners.app import build, run_forever, run_once
 def run(config_path: Path | None, once: bool) -> None:
     """Run the daemon (or one pass with --once)."""
     settings = load(config_path)
-    app = build(settings)
-    sys.exit(asyncio.run(run_once(app) if once else run_forever(app)))
+    lock = RunLock(settings.state_dir)
+    lock.acquire()
+    try:
+        app = build(settings)
+        code = asyncio.run(run_once(app) if once else run_forever(app))
+    finally:
+        lock.release()
+    sys.exit(code)

@@ -124,6 +124,12 @@ async def _drain_all(app: App) -> bool:
         dead += result.dead
         if result.blocked or not (result.sent or result.dead):
             break
+    if app.outbox.unrecorded:
+        log.error(
+            "ALERT %d acknowledgement(s) were accepted by the SMTP server but could not be "
+            "marked sent; the next run will send them again",
+            app.outbox.unrecorded,
+        )
     left = await asyncio.to_thread(app.store.pending_outbox_count)
     if left:
         log.error("%d acknowledgement(s) not delivered yet; they stay queued", left)
@@ -199,8 +205,8 @@ async def _ingest_loop(ingestor: Ingestor, stop: asyncio.Event, wakes: _Wakes) -
         try:
             if await ingestor.poll_once():
                 wakes.process.set()
-            outage.ok()
             await ingestor.wait_for_news(stop)
+            outage.ok()  # only when the wait worked too: a failing IDLE is an outage
         except TransientError as exc:
             await ingestor.reset()
             await _sleep_unless(stop, outage.failed(str(exc)))
@@ -255,7 +261,7 @@ class _Outage:
         if self._failures == 0:
             log.error("%s unavailable, retrying with backoff: %s", self._what, error)
         self._failures += 1
-        # Exponential backoff with jitter, so several instances do not retry in lock-step.
+        # Exponential backoff with jitter, so mailboxes on one server do not retry in lock-step.
         return min(2.0**self._failures, 300.0) * random.uniform(0.5, 1.0)
 
     def ok(self) -> None:

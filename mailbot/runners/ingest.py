@@ -50,12 +50,15 @@ class Ingestor:
                 state[0],
                 uidvalidity,
             )
-        uids = await mailbox.uids_after(last_uid)
         new = 0
-        for start in range(0, len(uids), self._s.fetch_batch):
-            new += await self._ingest_batch(
-                mailbox, uidvalidity, uids[start : start + self._s.fetch_batch]
-            )
+        # Search again until nothing is new: mail that arrives while we fetch is announced in
+        # the replies to FETCH/STORE, which aioimaplib drops, so the next IDLE would not see it.
+        while uids := await mailbox.uids_after(last_uid):
+            for start in range(0, len(uids), self._s.fetch_batch):
+                new += await self._ingest_batch(
+                    mailbox, uidvalidity, uids[start : start + self._s.fetch_batch]
+                )
+            last_uid = uids[-1]
         return new
 
     async def _ingest_batch(self, mailbox: ImapMailbox, uidvalidity: int, uids: list[int]) -> int:

@@ -47,6 +47,11 @@ class OutboxSender:
         # this process; keep trying to record them.
         self._unmarked: set[int] = set()
 
+    @property
+    def unrecorded(self) -> int:
+        """Acknowledgements the server accepted whose 'sent' mark is not committed yet."""
+        return len(self._unmarked)
+
     async def drain_once(self, limit: int = 100) -> DrainResult:
         """Send what is due now; stops at the first temporary failure (do not hammer)."""
         result = DrainResult()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from mailbot.adapters.store import PendingInbox, Store
+from mailbot.adapters.store import AlreadyProcessed, PendingInbox, Store
 from mailbot.clock import Clock
 from mailbot.core.autoreply import loop_verdict
 from mailbot.core.classify import ClassifyPolicy, TextModel, classify
@@ -91,6 +91,9 @@ class Processor:
             outcome, acked = self._handle(row)
         except TransientError:
             raise  # the database is unavailable: stop, the row stays "received"
+        except AlreadyProcessed as exc:
+            log.warning("inbox #%d skipped: %s", row.id, exc)
+            return False
         except Exception as exc:  # per item: anything else quarantines this message only
             log.exception("inbox #%d quarantined", row.id)
             self._store.quarantine(

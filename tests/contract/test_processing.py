@@ -113,6 +113,11 @@ def test_a_bounce_of_our_ack_joins_the_ticket_without_reopening_or_reply(store: 
     proc = processor(store, clock)
     deliver(store, proc, customer("Order stuck", "<m1@x>"), clock)
     ack_id = store.due_outbox(clock.now(), 10)[0].message_id
+    with Session(store.engine) as s:  # resolved: a bounce must not re-open it
+        ticket = s.exec(select(Ticket)).one()
+        ticket.status = "resolved"
+        s.add(ticket)
+        s.commit()
     bounce = (
         "From: MAILER-DAEMON@mx.example.test\r\nTo: support@example.test\r\n"
         "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mx>\r\n"
@@ -126,6 +131,8 @@ def test_a_bounce_of_our_ack_joins_the_ticket_without_reopening_or_reply(store: 
     deliver(store, proc, bounce, clock)
     assert [(t, k) for t, k, _ in kinds(store)] == [(1, "customer"), (1, "bounce")]
     assert len(store.due_outbox(clock.now() + timedelta(days=1), 10)) == 1  # only the ack
+    with Session(store.engine) as s:
+        assert s.get(Ticket, 1).status == "resolved"  # type: ignore[union-attr]
 
 
 def test_robots_can_be_quarantined_as_noise(store: Store) -> None:

@@ -113,3 +113,25 @@ def test_version_unknown_ticket_and_missing_database(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "no database at" in missing.stderr
     assert "Traceback" not in missing.stderr
     assert not (tmp_path / "nope").exists()
+
+
+def test_a_second_run_on_the_same_state_refuses_to_start(
+    config: Path, dovecot: Dovecot, smtp_receiver: SmtpReceiver
+) -> None:
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "mailbot", "run", "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        dovecot.append(MAIL)
+        smtp_receiver.wait_for(1, timeout=30)  # the daemon is up and holds the lock
+        second = cli("run", "--once", "--config", str(config))
+        assert second.returncode == 1
+        assert "another mailbot run" in second.stderr
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=30)
+    assert daemon.returncode == 0
+    assert cli("run", "--once", "--config", str(config)).returncode == 0  # lock released
+    assert len(smtp_receiver.messages) == 1

@@ -164,6 +164,19 @@ def test_xoauth2_with_a_token_file_and_a_token_command(
     token_file.write_text("expired-token")
     with pytest.raises(TransientError, match=r"XOAUTH2 .* NO"):
         asyncio.run(fetch_all(settings(**base, oauth2_token_file=token_file)))
+    token_file.write_text(Introspection.token)
+
+    async def capabilities_after_auth() -> bool:
+        mailbox = ImapMailbox(settings(**base, oauth2_token_file=token_file), "acct")
+        try:
+            await mailbox.connect()
+            # Dovecot lists MOVE only once authenticated; without asking again, a move
+            # would silently become copy + \Seen.
+            return mailbox._c().has_capability("MOVE")
+        finally:
+            await mailbox.close()
+
+    assert asyncio.run(capabilities_after_auth())
     failing = f"{sys.executable} -c \"import sys; sys.exit('refresh failed')\""
     with pytest.raises(TransientError, match="exited 1: refresh failed"):
         asyncio.run(fetch_all(settings(**base, oauth2_token_command=failing)))

@@ -74,7 +74,7 @@ def tickets(config: Path) -> list[dict[str, object]]:
     return list(json.loads(done.stdout))
 
 
-def test_idle_delivers_new_mail_within_a_second_when_polling_is_hourly(
+def test_idle_delivers_new_mail_promptly_when_polling_is_hourly(
     tmp_path: Path, dovecot: Dovecot, smtp_receiver: SmtpReceiver
 ) -> None:
     config = write_config(tmp_path, dovecot, smtp_receiver)
@@ -89,7 +89,8 @@ def test_idle_delivers_new_mail_within_a_second_when_polling_is_hourly(
         smtp_receiver.wait_for(2, timeout=15)
         latency = time.monotonic() - appended
     print(f"APPEND -> acknowledgement received: {latency:.3f} s")
-    # Dovecot itself delays IDLE notifications by ~0.5 s; a poll would take an hour.
+    # Dovecot itself delays IDLE notifications by ~0.5 s (0.55 s end to end measured here); a
+    # poll would take an hour. The bound leaves room for a loaded CI machine.
     assert latency < 3.0
 
 

@@ -52,6 +52,8 @@ def test_quarantine_list_show_retry_then_processed(
     shown = json.loads(cli(config, "quarantine", "show", str(inbox_id), "--format", "json").stdout)
     assert shown["subject"] == "입금" and shown["from"] == "jane@customer.test"
     assert cli(config, "quarantine", "retry").returncode == 2  # neither IDs nor --all
+    missing = cli(config, "quarantine", "retry", "424242")
+    assert missing.returncode == 1 and "424242" in missing.stderr
     retried = cli(config, "quarantine", "retry", "--all")
     assert retried.returncode == 0 and f"{inbox_id}" in retried.stdout
     assert cli(config, "run", "--once").returncode == 0

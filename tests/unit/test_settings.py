@@ -134,6 +134,7 @@ first_response_hours = { critical = 0.5, high = 1, normal = 4, low = 24 }
         ('name = "a"\nfoldr = "X"', "mailboxes.0.foldr: unknown key"),
         ('name = "a"\nfirst_response_hours = { critical = 1 }', "has no window for urgency 'high'"),
         ('name = "a"\n\n[[mailboxes]]\nname = "b"', "listed twice"),
+        ('name = "a"\ntls = "none"\nhost = "imap.example.com"', "mailboxes.0 (a): "),
     ],
 )
 def test_bad_mailboxes_are_named(tmp_path: Path, entry: str, expected: str) -> None:
