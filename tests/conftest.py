@@ -7,9 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.adapters.db import make_engine, migrate
+from mailbot.adapters.store import Store
 from mailbot.testing.servers import Dovecot, SmtpReceiver
 
 SUPPORT = "support@example.test"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A store on a fresh, migrated SQLite database."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    migrate(engine)
+    yield Store(engine)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlmodel import Session, select
 
-from mailbot.adapters.db import make_engine, migrate
 from mailbot.adapters.store import Store
 from mailbot.adapters.tables import InboxMessage, Ticket, TicketMessage
 from mailbot.adapters.templates import FileTemplates
@@ -33,14 +30,6 @@ class FixedModel:
 
     def predict(self, text: str) -> tuple[Mapping[str, float], Mapping[str, float]]:
         return {"trading": 0.9, "technical": 0.1}, {"high": 0.8, "normal": 0.2}
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
-    migrate(engine)
-    yield Store(engine)
-    engine.dispose()
 
 
 def processor(store: Store, clock: FrozenClock, **overrides: object) -> Processor:

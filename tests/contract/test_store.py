@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from mailbot.adapters.db import make_engine, migrate
 from mailbot.adapters.store import Store, dedupe_key
 from mailbot.core.parse import parse
 from mailbot.domain import (
@@ -25,14 +21,6 @@ from mailbot.domain import (
 )
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    migrate(engine)
-    yield Store(engine)
-    engine.dispose()
 
 
 def raw(mid: str | None, body: str = "hi") -> bytes:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from mailbot.adapters.db import make_engine, migrate
 from mailbot.adapters.smtp import SmtpSender
 from mailbot.adapters.store import Store
 from mailbot.clock import FrozenClock
@@ -20,14 +17,6 @@ from mailbot.settings import SmtpSettings
 from mailbot.testing.servers import SmtpReceiver, free_port
 
 START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    migrate(engine)
-    yield Store(engine)
-    engine.dispose()
 
 
 def queue_acks(store: Store, count: int) -> None:
