@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from mailbot.core.rules import UrgencyRule, raise_urgency
 from mailbot.domain import Classification, ParsedMail
 
 
@@ -23,6 +24,8 @@ class TextModel(Protocol):
 class ClassifyPolicy:
     languages: tuple[str, ...]
     default_language: str
+    rules: tuple[UrgencyRule, ...] = ()
+    urgencies: tuple[str, ...] = ()  # most urgent first, for the rules
 
 
 def model_text(mail: ParsedMail) -> str:
@@ -42,14 +45,16 @@ def classify(
     text = model_text(mail)
     categories, urgencies = model.predict(text)
     category = _best(categories)
-    urgency = _best(urgencies)
+    model_urgency = _best(urgencies)
+    urgency, rule_reason = raise_urgency(text, model_urgency, policy.rules, policy.urgencies)
     language = detect_language(text) or policy.default_language
     if language not in policy.languages:
         language = policy.default_language
     confidence = float(categories[category])
     explanation = (
         f"category {category} p={confidence:.2f}",
-        f"urgency {urgency} p={urgencies[urgency]:.2f}",
+        f"urgency {model_urgency} p={urgencies[model_urgency]:.2f}",
+        *((rule_reason,) if rule_reason else ()),
         f"language {language}",
     )
     return Classification(

@@ -20,6 +20,7 @@ from mailbot.adapters.templates import FileTemplates
 from mailbot.clock import Clock, SystemClock
 from mailbot.core.classify import ClassifyPolicy
 from mailbot.core.render import Sender
+from mailbot.core.rules import compile_rule
 from mailbot.errors import TransientError
 from mailbot.runners.escalate import Escalator
 from mailbot.runners.ingest import Ingestor
@@ -69,7 +70,15 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
                 for box in mailboxes
                 if box.first_response_hours
             },
-            classify_policy=ClassifyPolicy(tuple(tax.languages), tax.default_language),
+            classify_policy=ClassifyPolicy(
+                tuple(tax.languages),
+                tax.default_language,
+                rules=tuple(
+                    compile_rule(r.name, r.urgency, r.patterns)
+                    for r in settings.classifier.urgency_rules
+                ),
+                urgencies=tuple(tax.urgencies),
+            ),
             ref_prefix=settings.tickets.ref_prefix,
             triage_threshold=settings.classifier.triage_threshold,
             max_acks_per_hour=settings.replies.max_acks_per_sender_per_hour,

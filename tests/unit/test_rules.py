@@ -1,0 +1,75 @@
+"""Urgency rules raise, never lower; the shipped defaults catch takeover wording in 4 languages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mailbot.core.rules import compile_rule, raise_urgency
+from mailbot.errors import ConfigError
+from mailbot.settings import DEFAULT_URGENCIES, DEFAULT_URGENCY_RULES, load_settings
+
+RULES = [compile_rule(r["name"], r["urgency"], r["patterns"]) for r in DEFAULT_URGENCY_RULES]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My account was hacked and my BTC is gone",
+        "There is an unauthorized withdrawal of 2 ETH on my account",
+        "I did not make this withdrawal of 500 USDT!",
+        "Someone is logged in to my account right now",
+        "제 계정이 해킹당했어요. 지금 코인이 팔리고 있어요",
+        "제가 요청하지 않은 출금이 진행 중입니다",
+        "我的账户被盗了，币被转走了",
+        "有一笔提币不是我操作的",
+        "不正ログインされて出金されました",
+        "身に覚えのない出金があります",
+    ],
+)
+def test_takeover_wording_raises_to_critical(text: str) -> None:
+    urgency, reason = raise_urgency(text, "normal", RULES, DEFAULT_URGENCIES)
+    assert urgency == "critical"
+    assert reason.startswith("rule ") and "normal -> critical" in reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What is the withdrawal fee for USDT?",
+        "I forgot my password, how do I reset it?",
+        "입금이 아직 안 들어왔어요",
+        "充值还没到账",
+        "出金手数料はいくらですか",
+        "Hackathon sponsorship inquiry",  # "hack" inside a word
+    ],
+)
+def test_ordinary_mail_is_left_alone(text: str) -> None:
+    assert raise_urgency(text, "low", RULES, DEFAULT_URGENCIES) == ("low", "")
+
+
+def test_rules_never_lower_urgency() -> None:
+    low_rule = compile_rule("calm", "low", [r"password"])
+    assert raise_urgency("password", "high", [low_rule], DEFAULT_URGENCIES) == ("high", "")
+
+
+def test_bad_rules_are_config_errors(tmp_path: Path) -> None:
+    base = """
+[imap]
+host = "127.0.0.1"
+username = "s@example.test"
+tls = "none"
+[smtp]
+host = "127.0.0.1"
+tls = "none"
+from_address = "s@example.test"
+"""
+    for rule, expected in [
+        ('name = "x"\nurgency = "panic"\npatterns = ["a"]', "unknown urgency"),
+        ('name = "x"\nurgency = "high"\npatterns = ["(unclosed"]', "bad pattern"),
+    ]:
+        path = tmp_path / "m.toml"
+        path.write_text(base + "[[classifier.urgency_rules]]\n" + rule + "\n")
+        with pytest.raises(ConfigError, match=expected):
+            load_settings(path, environ={})
