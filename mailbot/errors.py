@@ -23,3 +23,7 @@ class ModelError(MailbotError):
 
 class TemplateError(MailbotError):
     """A reply template is missing or fails to render."""
+
+
+class InputError(MailbotError):
+    """A file the operator gave us is unusable (CLI exit code 2), e.g. bad training data."""

@@ -102,8 +102,3 @@ def _load_skops(path: Path) -> Any:
         raise
     except Exception as exc:  # a corrupt file fails in many ways inside skops/zipfile
         raise ModelError(f"{path}: cannot load ({exc.__class__.__name__}: {exc})") from exc
-
-
-def active_model_dir(models_dir: Path) -> Path:
-    """The shipped default model (versioned models and promotion arrive with the classifier)."""
-    return models_dir / "default"

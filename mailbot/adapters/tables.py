@@ -167,3 +167,16 @@ class AuditEvent(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, index=True)
     inbox_id: int | None = None
     detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ModelActivation(SQLModel, table=True):
+    """Which classifier is active: the newest row. Kept in the database so that every
+    instance on it agrees, and so that rollback knows what was active before."""
+
+    __tablename__ = "model_activation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str
+    path: str
+    action: str = "promote"  # "promote" pushes a version; "rollback" returns to the one before
+    activated_at: datetime = _ts()

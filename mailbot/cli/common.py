@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from mailbot.errors import ConfigError, MailbotError
+from mailbot.errors import ConfigError, InputError, MailbotError
 from mailbot.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,6 +62,9 @@ def exits(fn: F) -> F:
             return fn(*args, **kwargs)
         except ConfigError as exc:
             click.echo(f"mailbot: config error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        except InputError as exc:
+            click.echo(f"mailbot: {exc}", err=True)
             sys.exit(EXIT_USAGE)
         except MailbotError as exc:
             click.echo(f"mailbot: {exc}", err=True)

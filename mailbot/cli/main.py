@@ -6,6 +6,7 @@ import click
 
 from mailbot import __version__
 from mailbot.cli.init import init
+from mailbot.cli.models import evaluate, models, train
 from mailbot.cli.quarantine import quarantine, reprocess
 from mailbot.cli.run import run
 from mailbot.cli.tickets import tickets
@@ -22,6 +23,9 @@ cli.add_command(run)
 cli.add_command(tickets)
 cli.add_command(quarantine)
 cli.add_command(reprocess)
+cli.add_command(train)
+cli.add_command(evaluate)
+cli.add_command(models)
 
 
 def main() -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import platform
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mailbot.errors import MailbotError
+from mailbot.errors import InputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,34 +25,83 @@ class Example:
     language: str
 
 
-def read_jsonl(path: Path, *, categories: Sequence[str], urgencies: Sequence[str]) -> list[Example]:
-    """Labelled examples; one clear error per bad line (file:line)."""
+def read_labelled(
+    path: Path, *, categories: Sequence[str], urgencies: Sequence[str]
+) -> list[Example]:
+    """Labelled examples from JSONL or CSV (header row: text, category, urgency required;
+    subject, language optional). Every problem is reported with file:line; none is skipped."""
+    rows = list(_rows(path))
     examples: list[Example] = []
     problems: list[str] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
+    seen: dict[tuple[str, str], int] = {}
+    for lineno, row in rows:
+        problem = _row_problem(row, categories, urgencies)
+        key = (str(row.get("subject", "")).strip(), str(row.get("text", "")).strip())
+        if problem is None and key in seen:
+            problem = f"duplicate of line {seen[key]}"
+        if problem is not None:
+            problems.append(f"{path}:{lineno}: {problem}")
             continue
-        try:
-            row = json.loads(line)
-            ex = Example(
-                str(row.get("subject", "")),
+        seen[key] = lineno
+        examples.append(
+            Example(
+                key[0],
                 str(row["text"]),
                 str(row["category"]),
                 str(row["urgency"]),
-                str(row.get("language", "")),
+                str(row.get("language", "") or ""),
             )
-        except (ValueError, KeyError) as exc:
-            problems.append(f"{path}:{lineno}: {exc.__class__.__name__}: {exc}")
-            continue
-        if ex.category not in categories:
-            problems.append(f"{path}:{lineno}: unknown category {ex.category!r}")
-        elif ex.urgency not in urgencies:
-            problems.append(f"{path}:{lineno}: unknown urgency {ex.urgency!r}")
-        else:
-            examples.append(ex)
+        )
     if problems:
-        raise MailbotError("\n".join(problems))
+        raise InputError("\n".join(problems))
     return examples
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(io.StringIO(text))
+        missing = {"text", "category", "urgency"} - set(reader.fieldnames or [])
+        if missing:
+            raise InputError(f"{path}:1: missing columns {sorted(missing)}")
+        for row in reader:
+            yield reader.line_num, dict(row)
+        return
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                row = {"_error": f"not JSON: {exc}"}
+            yield lineno, row if isinstance(row, dict) else {"_error": "not a JSON object"}
+
+
+def _row_problem(
+    row: dict[str, Any], categories: Sequence[str], urgencies: Sequence[str]
+) -> str | None:
+    if "_error" in row:
+        return str(row["_error"])
+    for column in ("text", "category", "urgency"):
+        if column not in row:
+            return f"missing {column!r}"
+    if not str(row["text"]).strip():
+        return "empty text"
+    if row["category"] not in categories:
+        return f"category {row['category']!r} is not in the taxonomy {list(categories)}"
+    if row["urgency"] not in urgencies:
+        return f"urgency {row['urgency']!r} is not in the taxonomy {list(urgencies)}"
+    return None
+
+
+read_jsonl = read_labelled  # the name scripts/build-default-model.py uses
+
+
+def model_input(example: Example) -> str:
+    """Exactly what the daemon feeds the model (core.classify.model_text)."""
+    return f"{example.subject}\n{example.text}"
 
 
 def build_head() -> Any:
@@ -94,7 +145,7 @@ def train_model(
     import sklearn
     import skops.io as sio
 
-    texts = [f"{e.subject}\n{e.text}" for e in examples]
+    texts = [model_input(e) for e in examples]
     category = build_head().fit(texts, [e.category for e in examples])
     urgency = build_head().fit(texts, [e.urgency for e in examples])
     out.mkdir(parents=True, exist_ok=True)

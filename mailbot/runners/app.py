@@ -13,7 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from mailbot.adapters.db import make_engine, migrate
 from mailbot.adapters.language import make_detector
-from mailbot.adapters.modelstore import SklearnModel, active_model_dir, load_model
+from mailbot.adapters.modelregistry import ActiveModel, ModelRegistry
 from mailbot.adapters.smtp import SmtpSender
 from mailbot.adapters.store import Store
 from mailbot.adapters.templates import FileTemplates
@@ -49,16 +49,15 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
     migrate(engine)
     store = Store(engine, ref_prefix=settings.tickets.ref_prefix)
     tax = settings.taxonomy
-    model: SklearnModel = load_model(
-        active_model_dir(settings.models_dir), categories=tax.categories, urgencies=tax.urgencies
-    )
-    log.info("classifier model %s loaded", model.version)
+    registry = ModelRegistry(store, shipped_dir=settings.models_dir, state_dir=settings.state_dir)
+    model = ActiveModel(registry, categories=tax.categories, urgencies=tax.urgencies, clock=clock)
+    log.info("classifier model %s loaded", model().version)
     smtp = SmtpSender(settings.smtp)
     mailboxes = settings.effective_mailboxes()
     sender = Sender(settings.smtp.from_address, settings.smtp.from_name, settings.smtp.reply_to)
     processor = Processor(
         store,
-        model=lambda: model,
+        model=model,
         detect_language=make_detector(tax.languages),
         renderer=FileTemplates(settings.templates_dir, default_language=tax.default_language),
         config=ProcessConfig(

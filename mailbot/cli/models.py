@@ -1,0 +1,175 @@
+"""`mailbot train`, `mailbot evaluate`, `mailbot models list|promote|rollback`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from tabulate import tabulate
+
+from mailbot.adapters.db import make_engine, migrate
+from mailbot.adapters.modelregistry import ModelRegistry
+from mailbot.adapters.modelstore import load_model
+from mailbot.adapters.store import Store
+from mailbot.cli.common import config_option, exits, load
+from mailbot.cli.tickets import FORMAT
+from mailbot.errors import InputError
+from mailbot.ml.evaluate import evaluate as evaluate_model
+from mailbot.ml.evaluate import report_text
+from mailbot.ml.train import Example, file_sha256, read_labelled, train_model
+from mailbot.settings import Settings
+
+DATA = click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    required=True,
+    help="Labelled JSONL or CSV (repeatable).",
+)
+
+
+def _registry(settings: Settings) -> ModelRegistry:
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return ModelRegistry(
+        Store(engine), shipped_dir=settings.models_dir, state_dir=settings.state_dir
+    )
+
+
+def _examples(settings: Settings, paths: tuple[Path, ...]) -> list[Example]:
+    tax = settings.taxonomy
+    problems: list[str] = []
+    examples: list[Example] = []
+    for path in paths:
+        try:
+            examples += read_labelled(path, categories=tax.categories, urgencies=tax.urgencies)
+        except InputError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise InputError("\n".join(problems))
+    if not examples:
+        raise InputError("no labelled examples in " + ", ".join(map(str, paths)))
+    return examples
+
+
+@click.command()
+@DATA
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Model directory (default: <state_dir>/models/<version>).",
+)
+@click.option("--promote", is_flag=True, help="Make the new model the active one.")
+@config_option
+@exits
+def train(
+    data: tuple[Path, ...], out: Path | None, promote: bool, config_path: Path | None
+) -> None:
+    """Train a new model version from labelled mail; nothing is half-written on failure."""
+    settings = load(config_path)
+    examples = _examples(settings, data)
+    now = datetime.now(UTC)
+    version = now.strftime("%Y%m%d-%H%M%S")
+    target = out or settings.state_dir / "models" / version
+    if target.exists():
+        raise InputError(f"{target} exists already")
+    staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    click.echo(f"training {version} on {len(examples)} examples ...", err=True)
+    try:
+        train_model(
+            examples,
+            staging,
+            version=version,
+            created=now,
+            categories=settings.taxonomy.categories,
+            urgencies=settings.taxonomy.urgencies,
+            data_hash=file_sha256(list(data)),
+        )
+        staging.rename(target)  # atomic: the directory appears complete or not at all
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    seconds = (datetime.now(UTC) - now).total_seconds()
+    click.echo(f"wrote {target} in {seconds:.1f} s")
+    if promote:
+        _registry(settings).activate(version, now=datetime.now(UTC))
+        click.echo(f"promoted {version}: the running daemon switches within a minute")
+
+
+@click.command()
+@DATA
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="A model directory (default: the active model).",
+)
+@FORMAT
+@config_option
+@exits
+def evaluate(
+    data: tuple[Path, ...], model_dir: Path | None, fmt: str, config_path: Path | None
+) -> None:
+    """Scores of a model on labelled data: per class, macro-F1, accuracy, confusion."""
+    settings = load(config_path)
+    tax = settings.taxonomy
+    directory = model_dir or _registry(settings).active()[1]
+    model = load_model(directory, categories=tax.categories, urgencies=tax.urgencies)
+    report = evaluate_model(
+        model, _examples(settings, data), categories=tax.categories, urgencies=tax.urgencies
+    )
+    click.echo(json.dumps(report, indent=2) if fmt == "json" else report_text(report))
+
+
+@click.group()
+def models() -> None:
+    """Model versions: list, promote, roll back."""
+
+
+@models.command("list")
+@config_option
+@exits
+def list_(config_path: Path | None) -> None:
+    """Every model version; * marks the active one."""
+    registry = _registry(load(config_path))
+    active = registry.active()[0]
+    rows = [
+        [
+            "*" if e.version == active else "",
+            e.version,
+            e.metadata.raw.get("created", "") if e.metadata else "(unreadable)",
+            e.metadata.raw.get("examples", "") if e.metadata else "",
+            str(e.path),
+        ]
+        for e in registry.entries()
+    ]
+    click.echo(tabulate(rows, headers=["", "version", "created", "examples", "path"]))
+
+
+@models.command()
+@click.argument("version")
+@config_option
+@exits
+def promote(version: str, config_path: Path | None) -> None:
+    """Make VERSION the active model (refused when it does not load or fit the taxonomy)."""
+    settings = load(config_path)
+    registry = _registry(settings)
+    tax = settings.taxonomy
+    load_model(registry.find(version).path, categories=tax.categories, urgencies=tax.urgencies)
+    entry = registry.activate(version, now=datetime.now(UTC))
+    click.echo(f"active model: {entry.version}")
+
+
+@models.command()
+@config_option
+@exits
+def rollback(config_path: Path | None) -> None:
+    """Go back to the model that was active before the current one."""
+    entry = _registry(load(config_path)).rollback(now=datetime.now(UTC))
+    click.echo(f"active model: {entry.version}")

@@ -1,0 +1,51 @@
+"""The daemon follows promotions without a restart, and never swaps in a broken model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mailbot.adapters.modelregistry import ActiveModel, ModelRegistry
+from mailbot.adapters.store import Store
+from mailbot.clock import FrozenClock
+from mailbot.resources import shipped
+from mailbot.settings import DEFAULT_CATEGORIES, DEFAULT_URGENCIES
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+def copy_model(state: Path, version: str, *, corrupt: bool = False) -> None:
+    target = state / "models" / version
+    shutil.copytree(shipped("models") / "default", target)
+    meta = json.loads((target / "metadata.json").read_text())
+    (target / "metadata.json").write_text(json.dumps(meta | {"version": version}))
+    if corrupt:
+        (target / "category.skops").write_bytes(b"not a model")
+
+
+def test_promotion_is_followed_and_a_broken_model_is_refused(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state"
+    copy_model(state, "v2")
+    copy_model(state, "v3-broken", corrupt=True)
+    registry = ModelRegistry(store, shipped_dir=shipped("models"), state_dir=state)
+    clock = FrozenClock(NOW)
+    active = ActiveModel(
+        registry, categories=DEFAULT_CATEGORIES, urgencies=DEFAULT_URGENCIES, clock=clock
+    )
+    first = active().version
+    registry.activate("v2", now=NOW)
+    assert active().version == first  # not re-read before check_every has passed
+    clock.advance(timedelta(seconds=31))
+    assert active().version == "v2"
+    registry.activate("v3-broken", now=NOW)
+    clock.advance(timedelta(seconds=31))
+    assert active().version == "v2"  # kept, with an alert
+    assert any("ALERT keeping model v2" in r.getMessage() for r in caplog.records)
+    assert registry.rollback(now=NOW).version == "v2"
+    assert registry.rollback(now=NOW).version == "default"
