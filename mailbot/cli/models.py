@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from tabulate import tabulate
@@ -20,7 +22,7 @@ from mailbot.cli.tickets import FORMAT
 from mailbot.errors import InputError
 from mailbot.ml.evaluate import evaluate as evaluate_model
 from mailbot.ml.evaluate import report_text
-from mailbot.ml.train import Example, file_sha256, read_labelled, train_model
+from mailbot.ml.train import Example, cross_validate, file_sha256, read_labelled, train_model
 from mailbot.settings import Settings
 
 DATA = click.option(
@@ -66,10 +68,18 @@ def _examples(settings: Settings, paths: tuple[Path, ...]) -> list[Example]:
     help="Model directory (default: <state_dir>/models/<version>).",
 )
 @click.option("--promote", is_flag=True, help="Make the new model the active one.")
+@click.option(
+    "--cv",
+    "folds",
+    type=click.IntRange(0, 20),
+    default=5,
+    show_default=True,
+    help="Stratified cross-validation folds before training (0: skip).",
+)
 @config_option
 @exits
 def train(
-    data: tuple[Path, ...], out: Path | None, promote: bool, config_path: Path | None
+    data: tuple[Path, ...], out: Path | None, promote: bool, folds: int, config_path: Path | None
 ) -> None:
     """Train a new model version from labelled mail; nothing is half-written on failure."""
     settings = load(config_path)
@@ -80,6 +90,7 @@ def train(
     if target.exists():
         raise InputError(f"{target} exists already")
     staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    cv = _cross_validate(examples, folds) if folds else None
     click.echo(f"training {version} on {len(examples)} examples ...", err=True)
     try:
         train_model(
@@ -91,6 +102,8 @@ def train(
             urgencies=settings.taxonomy.urgencies,
             data_hash=file_sha256(list(data)),
         )
+        if cv is not None:
+            (staging / "cross_validation.json").write_text(json.dumps(cv, indent=2) + "\n")
         staging.rename(target)  # atomic: the directory appears complete or not at all
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -99,6 +112,19 @@ def train(
     if promote:
         _registry(settings).activate(version, now=datetime.now(UTC))
         click.echo(f"promoted {version}: the running daemon switches within a minute")
+
+
+def _cross_validate(examples: list[Example], folds: int) -> dict[str, Any]:
+    with click.progressbar(
+        length=folds, label=f"{folds}-fold cross-validation", file=sys.stderr
+    ) as bar:
+        cv = cross_validate(examples, folds=folds, progress=lambda _fold: bar.update(1))
+    for head, result in cv.items():
+        folds_text = ", ".join(f"{x:.3f}" for x in result["folds"])
+        click.echo(
+            f"cross-validated {head} macro-F1 {result['macro_f1_mean']:.3f} (folds {folds_text})"
+        )
+    return cv
 
 
 @click.command()

@@ -7,7 +7,7 @@ import hashlib
 import io
 import json
 import platform
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -129,6 +129,33 @@ def build_head() -> Any:
             ("model", LogisticRegression(C=10.0, max_iter=1000)),
         ]
     )
+
+
+def cross_validate(
+    examples: Sequence[Example], *, folds: int, progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
+    """Stratified k-fold macro-F1 of both heads (stratified on category)."""
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    texts = [model_input(e) for e in examples]
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    scores: dict[str, list[float]] = {"category": [], "urgency": []}
+    for fold, (train_idx, test_idx) in enumerate(
+        splitter.split(texts, [e.category for e in examples]), start=1
+    ):
+        for head in ("category", "urgency"):
+            labels = [getattr(e, head) for e in examples]
+            model = build_head().fit([texts[i] for i in train_idx], [labels[i] for i in train_idx])
+            predicted = model.predict([texts[i] for i in test_idx])
+            truth = [labels[i] for i in test_idx]
+            scores[head].append(float(f1_score(truth, predicted, average="macro")))
+        if progress is not None:
+            progress(fold)
+    return {
+        head: {"macro_f1_mean": round(sum(v) / len(v), 4), "folds": [round(x, 4) for x in v]}
+        for head, v in scores.items()
+    }
 
 
 def train_model(

@@ -35,11 +35,14 @@ def offline_config(tmp_path: Path) -> Path:
 
 
 def test_train_promote_evaluate_rollback(offline_config: Path, tmp_path: Path) -> None:
-    trained = cli(offline_config, "train", "--data", str(SEED), "--promote")
+    trained = cli(offline_config, "train", "--data", str(SEED), "--promote", "--cv", "2")
     assert trained.returncode == 0, trained.stderr
+    assert "cross-validated category macro-F1" in trained.stdout
     version = trained.stdout.split("promoted ")[1].split(":")[0]
     model_dir = tmp_path / "state" / "models" / version
     meta = json.loads((model_dir / "metadata.json").read_text())
+    cv = json.loads((model_dir / "cross_validation.json").read_text())
+    assert len(cv["urgency"]["folds"]) == 2
     assert meta["examples"] == 56 and meta["taxonomy"]["urgencies"][0] == "critical"
     assert not list((tmp_path / "state" / "models").glob(".*partial*"))
 
