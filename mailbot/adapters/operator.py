@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from mailbot.adapters.store import Store, add_audit, attachments_json, translate_db_errors
-from mailbot.adapters.tables import InboxMessage, Ticket, TicketMessage
+from mailbot.adapters.tables import InboxMessage, Ticket, TicketLabel, TicketMessage
 from mailbot.domain import InboxStatus, ParsedMail
 
 
@@ -82,3 +82,52 @@ class QuarantineStore:
 def _refresh_message(message: TicketMessage, mail: ParsedMail) -> None:
     message.subject, message.body, message.new_text = mail.subject, mail.text, mail.new_text
     message.attachments = attachments_json(mail)
+
+
+def record_label(
+    store: Store, ref: str, category: str, urgency: str | None, *, now: datetime
+) -> tuple[str, str]:
+    """Store an operator's correction of ticket `ref`; returns the (category, urgency) kept."""
+    with translate_db_errors(), Session(store.engine) as s:
+        ticket = s.exec(select(Ticket).where(Ticket.ref == ref)).first()
+        if ticket is None or ticket.id is None:
+            raise LookupError(ref)
+        label = TicketLabel(
+            ticket_id=ticket.id,
+            category=category,
+            urgency=urgency or ticket.urgency,
+            labelled_at=now,
+        )
+        s.add(label)
+        add_audit(
+            s,
+            now,
+            "labelled",
+            ticket.id,
+            None,
+            {"from": [ticket.category, ticket.urgency], "to": [label.category, label.urgency]},
+        )
+        s.commit()
+        return label.category, label.urgency
+
+
+def labelled_examples(store: Store) -> list[tuple[str, str, str, str, str]]:
+    """(subject, text, category, urgency, language) of every corrected ticket, newest label
+    per ticket; the text is the customer's first message (new text, else the full body)."""
+    with translate_db_errors(), Session(store.engine) as s:
+        latest: dict[int, TicketLabel] = {}
+        for label in s.exec(select(TicketLabel).order_by(col(TicketLabel.id))):
+            latest[label.ticket_id] = label
+        out = []
+        for ticket_id, label in latest.items():
+            ticket = s.get(Ticket, ticket_id)
+            first = s.exec(
+                select(TicketMessage)
+                .where(TicketMessage.ticket_id == ticket_id, TicketMessage.direction == "in")
+                .order_by(col(TicketMessage.id))
+            ).first()
+            if ticket is None or first is None:
+                continue
+            text = first.new_text or first.body
+            out.append((ticket.subject, text, label.category, label.urgency, ticket.language))
+        return out

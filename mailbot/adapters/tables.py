@@ -180,3 +180,15 @@ class ModelActivation(SQLModel, table=True):
     path: str
     action: str = "promote"  # "promote" pushes a version; "rollback" returns to the one before
     activated_at: datetime = _ts()
+
+
+class TicketLabel(SQLModel, table=True):
+    """An operator's correction of a ticket's classification (newest wins); training data."""
+
+    __tablename__ = "ticket_label"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(index=True)
+    category: str
+    urgency: str
+    labelled_at: datetime = _ts()

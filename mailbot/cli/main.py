@@ -6,7 +6,7 @@ import click
 
 from mailbot import __version__
 from mailbot.cli.init import init
-from mailbot.cli.models import evaluate, models, train
+from mailbot.cli.models import evaluate, label, models, train
 from mailbot.cli.quarantine import quarantine, reprocess
 from mailbot.cli.run import run
 from mailbot.cli.tickets import tickets
@@ -26,6 +26,7 @@ cli.add_command(reprocess)
 cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(models)
+cli.add_command(label)
 
 
 def main() -> None:

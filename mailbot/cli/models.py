@@ -16,10 +16,11 @@ from tabulate import tabulate
 from mailbot.adapters.db import make_engine, migrate
 from mailbot.adapters.modelregistry import ModelRegistry
 from mailbot.adapters.modelstore import load_model
+from mailbot.adapters.operator import labelled_examples, record_label
 from mailbot.adapters.store import Store
 from mailbot.cli.common import config_option, exits, load
 from mailbot.cli.tickets import FORMAT
-from mailbot.errors import InputError
+from mailbot.errors import InputError, MailbotError
 from mailbot.ml.evaluate import evaluate as evaluate_model
 from mailbot.ml.evaluate import report_text
 from mailbot.ml.train import Example, cross_validate, file_sha256, read_labelled, train_model
@@ -43,10 +44,15 @@ def _registry(settings: Settings) -> ModelRegistry:
     )
 
 
-def _examples(settings: Settings, paths: tuple[Path, ...]) -> list[Example]:
+def _examples(
+    settings: Settings, paths: tuple[Path, ...], *, from_db: bool = False
+) -> list[Example]:
     tax = settings.taxonomy
     problems: list[str] = []
     examples: list[Example] = []
+    if from_db:
+        store = Store(make_engine(settings.database_url, create=False))
+        examples += [Example(*row) for row in labelled_examples(store)]
     for path in paths:
         try:
             examples += read_labelled(path, categories=tax.categories, urgencies=tax.urgencies)
@@ -69,6 +75,9 @@ def _examples(settings: Settings, paths: tuple[Path, ...]) -> list[Example]:
 )
 @click.option("--promote", is_flag=True, help="Make the new model the active one.")
 @click.option(
+    "--from-db", is_flag=True, help="Also train on tickets corrected with `mailbot label`."
+)
+@click.option(
     "--cv",
     "folds",
     type=click.IntRange(0, 20),
@@ -79,11 +88,16 @@ def _examples(settings: Settings, paths: tuple[Path, ...]) -> list[Example]:
 @config_option
 @exits
 def train(
-    data: tuple[Path, ...], out: Path | None, promote: bool, folds: int, config_path: Path | None
+    data: tuple[Path, ...],
+    out: Path | None,
+    promote: bool,
+    from_db: bool,
+    folds: int,
+    config_path: Path | None,
 ) -> None:
     """Train a new model version from labelled mail; nothing is half-written on failure."""
     settings = load(config_path)
-    examples = _examples(settings, data)
+    examples = _examples(settings, data, from_db=from_db)
     now = datetime.now(UTC)
     version = now.strftime("%Y%m%d-%H%M%S")
     target = out or settings.state_dir / "models" / version
@@ -151,6 +165,28 @@ def evaluate(
         model, _examples(settings, data), categories=tax.categories, urgencies=tax.urgencies
     )
     click.echo(json.dumps(report, indent=2) if fmt == "json" else report_text(report))
+
+
+@click.command()
+@click.argument("ref")
+@click.argument("category")
+@click.argument("urgency", required=False)
+@config_option
+@exits
+def label(ref: str, category: str, urgency: str | None, config_path: Path | None) -> None:
+    """Record the right CATEGORY (and URGENCY) of ticket REF, for `train --from-db`."""
+    settings = load(config_path)
+    tax = settings.taxonomy
+    if category not in tax.categories:
+        raise InputError(f"unknown category {category!r}; the taxonomy has {tax.categories}")
+    if urgency is not None and urgency not in tax.urgencies:
+        raise InputError(f"unknown urgency {urgency!r}; the taxonomy has {tax.urgencies}")
+    store = Store(make_engine(settings.database_url, create=False))
+    try:
+        kept = record_label(store, ref, category, urgency, now=datetime.now(UTC))
+    except LookupError:
+        raise MailbotError(f"no ticket {ref}") from None
+    click.echo(f"{ref}: labelled {kept[0]}/{kept[1]}")
 
 
 @click.group()

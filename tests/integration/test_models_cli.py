@@ -102,3 +102,46 @@ def test_bad_training_data_names_file_and_line_and_writes_nothing(
     csv_missing.write_text("subject,body\nx,y\n", encoding="utf-8")
     missing = cli(offline_config, "train", "--data", str(csv_missing))
     assert missing.returncode == 2 and "missing columns" in missing.stderr
+
+
+def test_label_corrections_feed_training_from_the_database(
+    offline_config: Path, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mailbot.adapters.db import make_engine, migrate
+    from mailbot.adapters.store import Store
+    from mailbot.core.parse import message_id_of, parse
+    from mailbot.domain import Action, Classification, Decision, FetchedMail
+
+    now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    engine = make_engine(f"sqlite:///{tmp_path / 'state' / 'mailbot.db'}")
+    migrate(engine)
+    store = Store(engine)
+    raw = (
+        b"From: a@customer.test\r\nSubject: API 1022\r\nMessage-ID: <l1@x>\r\n\r\n"
+        b"Signature fails\r\n"
+    )
+    store.store_fetched(
+        "a", "INBOX", 1, [FetchedMail("a", "INBOX", 1, 1, raw)], [message_id_of(raw)], now=now
+    )
+    row = store.pending_inbox(1)[0]
+    store.open_ticket(
+        row.id,
+        parse(row.raw),
+        Classification("trading", "low", "en", 0.4, "v"),
+        Decision(Action.NEW_TICKET, None, False, "trading", now + timedelta(hours=72), ()),
+        received=now,
+        now=now,
+        needs_triage=False,
+        render_ack=None,
+    )
+    engine.dispose()
+
+    assert cli(offline_config, "label", "MB-000001", "banana").returncode == 2
+    assert cli(offline_config, "label", "MB-999999", "technical").returncode == 1
+    done = cli(offline_config, "label", "MB-000001", "technical", "high")
+    assert done.returncode == 0 and "technical/high" in done.stdout
+    trained = cli(offline_config, "train", "--data", str(SEED), "--from-db", "--cv", "0")
+    assert trained.returncode == 0, trained.stderr
+    assert "on 57 examples" in trained.stderr  # the seed's 56 plus the corrected ticket
