@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import platform
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,30 +105,44 @@ def model_input(example: Example) -> str:
     return f"{example.subject}\n{example.text}"
 
 
-def build_head() -> Any:
-    """Character n-grams work for Korean, Chinese and Japanese without a word segmenter.
+def _fit_head(head: str, texts: Sequence[str], labels: Sequence[str]) -> Any:
+    """build_head fitted; calibration needs a few examples of every label, said plainly."""
+    fewest = min(Counter(labels).values())
+    if fewest < 2:
+        rare = [label for label, n in Counter(labels).items() if n < 2]
+        raise InputError(f"{head} {rare} has fewer than 2 examples; cannot train on it")
+    return build_head(head, calibration_folds=min(3, fewest)).fit(list(texts), list(labels))
 
-    Hashed features keep the saved model small and free of a vocabulary to store.
+
+def build_head(head: str, calibration_folds: int = 3) -> Any:
+    """Character n-grams work for Korean, Chinese and Japanese without a word segmenter;
+    hashed features keep the saved model free of a vocabulary to store.
+
+    Chosen by 3-fold cross-validation on the training split only (never the held-out split):
+    logistic regression for the category (macro-F1 0.843 vs 0.818 for the SVM); a calibrated
+    linear SVM for urgency (macro-F1 0.742 vs 0.647, critical recall 0.737 vs 0.502, and
+    ~15x faster to fit), whose sigmoid calibration gives usable probabilities.
     """
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
+    from sklearn.svm import LinearSVC
 
+    features = HashingVectorizer(
+        analyzer="char_wb",
+        ngram_range=(1, 3),
+        n_features=2**18,
+        alternate_sign=False,
+        norm=None,
+    )
+    model: Any = (
+        LogisticRegression(C=10.0, max_iter=1000)
+        if head == "category"
+        else CalibratedClassifierCV(LinearSVC(C=1.0), cv=calibration_folds, ensemble=False)
+    )
     return Pipeline(
-        [
-            (
-                "features",
-                HashingVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=(1, 3),
-                    n_features=2**18,
-                    alternate_sign=False,
-                    norm=None,
-                ),
-            ),
-            ("tfidf", TfidfTransformer(sublinear_tf=True)),
-            ("model", LogisticRegression(C=10.0, max_iter=1000)),
-        ]
+        [("features", features), ("tfidf", TfidfTransformer(sublinear_tf=True)), ("model", model)]
     )
 
 
@@ -146,7 +161,7 @@ def cross_validate(
     ):
         for head in ("category", "urgency"):
             labels = [getattr(e, head) for e in examples]
-            model = build_head().fit([texts[i] for i in train_idx], [labels[i] for i in train_idx])
+            model = _fit_head(head, [texts[i] for i in train_idx], [labels[i] for i in train_idx])
             predicted = model.predict([texts[i] for i in test_idx])
             truth = [labels[i] for i in test_idx]
             scores[head].append(float(f1_score(truth, predicted, average="macro")))
@@ -173,8 +188,8 @@ def train_model(
     import skops.io as sio
 
     texts = [model_input(e) for e in examples]
-    category = build_head().fit(texts, [e.category for e in examples])
-    urgency = build_head().fit(texts, [e.urgency for e in examples])
+    category = _fit_head("category", texts, [e.category for e in examples])
+    urgency = _fit_head("urgency", texts, [e.urgency for e in examples])
     out.mkdir(parents=True, exist_ok=True)
     sio.dump(category, out / "category.skops")
     sio.dump(urgency, out / "urgency.skops")
