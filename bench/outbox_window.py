@@ -16,7 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,10 @@ from mailbot.adapters.db import make_engine, migrate
 from mailbot.adapters.smtp import SmtpSender
 from mailbot.adapters.store import Store
 from mailbot.clock import SystemClock
-from mailbot.core.parse import message_id_of, parse
-from mailbot.domain import Action, Classification, Decision, FetchedMail, OutgoingMail, TicketView
+from mailbot.domain import OutgoingMail
 from mailbot.runners.outbox import OutboxSender
 from mailbot.settings import SmtpSettings
+from mailbot.testing.seed import customer_raw, seed_tickets
 from mailbot.testing.servers import SmtpReceiver
 
 
@@ -54,39 +54,7 @@ class TimedStore(Store):
 
 
 def queue(store: Store, n: int) -> None:
-    now = datetime.now(UTC)
-    for i in range(n):
-        raw = f"From: c{i}@customer.test\r\nMessage-ID: <c{i}@x>\r\nSubject: s\r\n\r\nhi".encode()
-        store.store_fetched(
-            "a",
-            "INBOX",
-            1,
-            [FetchedMail("a", "INBOX", 1, i + 1, raw)],
-            [message_id_of(raw)],
-            now=now,
-        )
-    for row in store.pending_inbox(n):
-        mail = parse(row.raw)
-
-        def ack(v: TicketView, to: str = mail.from_address) -> OutgoingMail:
-            mid = f"<{v.ref}@example.test>"
-            return OutgoingMail(
-                mid,
-                "support@example.test",
-                (to,),
-                f"Message-ID: {mid}\r\nSubject: ack\r\n\r\nok\r\n".encode(),
-            )
-
-        store.open_ticket(
-            row.id,
-            mail,
-            Classification("t", "high", "en", 1.0, "v"),
-            Decision(Action.NEW_TICKET, None, True, "t", now + timedelta(hours=4), ()),
-            received=now,
-            now=now,
-            needs_triage=False,
-            render_ack=ack,
-        )
+    seed_tickets(store, [customer_raw(i) for i in range(n)], now=datetime.now(UTC))
 
 
 def main() -> int:

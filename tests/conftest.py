@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,6 +39,31 @@ def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
 def smtp_receiver() -> Iterator[SmtpReceiver]:
     with SmtpReceiver() as receiver:
         yield receiver
+
+
+@dataclass
+class RunningDaemon:
+    proc: subprocess.Popen[str]
+    stderr: str = ""  # filled in when the daemon has stopped
+
+
+@contextmanager
+def running_daemon(config: Path, password: str | None = None) -> Iterator[RunningDaemon]:
+    """`mailbot run` as a subprocess; SIGTERM on exit, which must end it with exit code 0."""
+    env = os.environ | ({"MAILBOT_IMAP_PASSWORD": password} if password else {})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailbot", "run", "--config", str(config)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    daemon = RunningDaemon(proc)
+    try:
+        yield daemon
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, daemon.stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, daemon.stderr[-3000:]
 
 
 def write_config(directory: Path, dovecot: Dovecot, smtp: SmtpReceiver, extra: str = "") -> Path:

@@ -9,16 +9,11 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from mailbot.adapters.store import Store, dedupe_key
-from mailbot.core.parse import parse
 from mailbot.domain import (
-    Action,
-    Classification,
-    Decision,
     FetchedMail,
     InboxStatus,
-    OutgoingMail,
-    TicketView,
 )
+from mailbot.testing.seed import seed_tickets
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -97,25 +92,12 @@ def test_dedupe_key_prefers_message_id() -> None:
     assert dedupe_key("", b"1") != dedupe_key("", b"2")
 
 
-def ack_for(view: TicketView) -> OutgoingMail:
-    return OutgoingMail(
-        f"<{view.ref}.ack@example.test>", "support@example.test", (view.customer_address,), b"raw"
-    )
-
-
-def open_one(store: Store, mid: str = "<a@x>") -> tuple[int, str]:
-    archive(store, [fetched(1, raw(mid))])
-    row = store.pending_inbox(1)[0]
-    c = Classification("trading", "high", "en", 0.8, "v1")
-    d = Decision(Action.NEW_TICKET, None, True, "trading", NOW + timedelta(hours=4), ("why",))
-    ref = store.open_ticket(
-        row.id, parse(row.raw), c, d, received=NOW, now=NOW, needs_triage=False, render_ack=ack_for
-    )
-    return row.id, ref
+def open_one(store: Store, mid: str = "<a@x>") -> str:
+    return seed_tickets(store, [raw(mid)], now=NOW)[0]
 
 
 def test_ticket_ack_and_thread_index_in_one_commit(store: Store) -> None:
-    _, ref = open_one(store)
+    ref = open_one(store)
     assert ref == "MB-000001"
     assert store.pending_inbox(10) == []
     by_id, by_ref = store.thread_lookup(["<a@x>", "<MB-000001.ack@example.test>"], ["MB-000001"])

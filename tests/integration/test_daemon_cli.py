@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from mailbot import __version__
 from mailbot.testing.servers import Dovecot, SmtpReceiver, free_port
-from tests.conftest import write_config
+from tests.conftest import running_daemon, write_config
 
 MAIL = (
     b"From: Kim <kim@customer.test>\r\nTo: support@example.test\r\nSubject: API error -1022\r\n"
@@ -33,22 +32,13 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 def test_daemon_acknowledges_new_mail_and_stops_cleanly_on_sigterm(
     config: Path, dovecot: Dovecot, smtp_receiver: SmtpReceiver
 ) -> None:
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "mailbot", "run", "--config", str(config)],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with running_daemon(config) as daemon:
         time.sleep(1.0)  # mail arriving while the daemon already runs
         dovecot.append(MAIL)
         ack = smtp_receiver.wait_for(1, timeout=30)[0]
         assert ack.rcpt_tos == ["kim@customer.test"]
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        _, stderr = daemon.communicate(timeout=30)
-    assert daemon.returncode == 0, stderr
-    assert "stopped" in stderr
-    assert "imap-secret" not in stderr  # the password is never logged
+    assert "stopped" in daemon.stderr
+    assert "imap-secret" not in daemon.stderr  # the password is never logged
 
 
 def test_once_with_imap_unreachable_exits_1_with_one_clear_line(
@@ -118,20 +108,11 @@ def test_version_unknown_ticket_and_missing_database(tmp_path: Path) -> None:
 def test_a_second_run_on_the_same_state_refuses_to_start(
     config: Path, dovecot: Dovecot, smtp_receiver: SmtpReceiver
 ) -> None:
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "mailbot", "run", "--config", str(config)],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with running_daemon(config):
         dovecot.append(MAIL)
         smtp_receiver.wait_for(1, timeout=30)  # the daemon is up and holds the lock
         second = cli("run", "--once", "--config", str(config))
         assert second.returncode == 1
         assert "another mailbot run" in second.stderr
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.communicate(timeout=30)
-    assert daemon.returncode == 0
     assert cli("run", "--once", "--config", str(config)).returncode == 0  # lock released
     assert len(smtp_receiver.messages) == 1

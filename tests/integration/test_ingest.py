@@ -9,8 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -19,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.testing.servers import Dovecot, SmtpReceiver
-from tests.conftest import write_config
+from tests.conftest import running_daemon, write_config
 
 
 def customer_mail(n: int, sender: str = "c{n}@customer.test", **headers: str) -> bytes:
@@ -32,23 +30,6 @@ def customer_mail(n: int, sender: str = "c{n}@customer.test", **headers: str) ->
         msg[name.replace("_", "-")] = value
     msg.set_content(f"My USDT deposit number {n} has not arrived yet. TXID 0x{n:064x}")
     return msg.as_bytes()
-
-
-@contextmanager
-def daemon(config: Path, password: str) -> Iterator[subprocess.Popen[str]]:
-    env = os.environ | {"MAILBOT_IMAP_PASSWORD": password}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mailbot", "run", "--config", str(config)],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-        assert proc.returncode == 0, err[-3000:]
 
 
 def tickets(config: Path) -> list[dict[str, object]]:
@@ -81,7 +62,7 @@ def test_idle_delivers_new_mail_promptly_when_polling_is_hourly(
     text = config.read_text().replace("poll_interval = 0.2", "poll_interval = 3600")
     config.write_text(text)
     dovecot.append(customer_mail(1))
-    with daemon(config, dovecot.password):
+    with running_daemon(config, dovecot.password):
         smtp_receiver.wait_for(1, timeout=30)  # the first poll is done; now only IDLE can wake it
         time.sleep(1.0)
         appended = time.monotonic()

@@ -112,34 +112,21 @@ def test_bad_training_data_names_file_and_line_and_writes_nothing(
 def test_label_corrections_feed_training_from_the_database(
     offline_config: Path, tmp_path: Path
 ) -> None:
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from mailbot.adapters.db import make_engine, migrate
     from mailbot.adapters.store import Store
-    from mailbot.core.parse import message_id_of, parse
-    from mailbot.domain import Action, Classification, Decision, FetchedMail
+    from mailbot.testing.seed import customer_raw, seed_tickets
 
-    now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     engine = make_engine(f"sqlite:///{tmp_path / 'state' / 'mailbot.db'}")
     migrate(engine)
-    store = Store(engine)
-    raw = (
-        b"From: a@customer.test\r\nSubject: API 1022\r\nMessage-ID: <l1@x>\r\n\r\n"
-        b"Signature fails\r\n"
-    )
-    store.store_fetched(
-        "a", "INBOX", 1, [FetchedMail("a", "INBOX", 1, 1, raw)], [message_id_of(raw)], now=now
-    )
-    row = store.pending_inbox(1)[0]
-    store.open_ticket(
-        row.id,
-        parse(row.raw),
-        Classification("trading", "low", "en", 0.4, "v"),
-        Decision(Action.NEW_TICKET, None, False, "trading", now + timedelta(hours=72), ()),
-        received=now,
-        now=now,
-        needs_triage=False,
-        render_ack=None,
+    raw = customer_raw(1, subject="API 1022", body="Signature fails")
+    seed_tickets(
+        Store(engine),
+        [raw],
+        now=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
+        urgency="low",
+        acknowledge=False,
     )
     engine.dispose()
 

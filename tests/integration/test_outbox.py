@@ -10,45 +10,16 @@ import pytest
 from mailbot.adapters.smtp import SmtpSender
 from mailbot.adapters.store import Store
 from mailbot.clock import FrozenClock
-from mailbot.core.parse import message_id_of, parse
-from mailbot.domain import Action, Classification, Decision, FetchedMail, OutgoingMail, TicketView
 from mailbot.runners.outbox import OutboxSender
 from mailbot.settings import SmtpSettings
+from mailbot.testing.seed import customer_raw, seed_tickets
 from mailbot.testing.servers import SmtpReceiver, free_port
 
 START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
 def queue_acks(store: Store, count: int) -> None:
-    for i in range(count):
-        data = f"From: c{i}@customer.test\r\nMessage-ID: <c{i}@x>\r\nSubject: s\r\n\r\nhi".encode()
-        store.store_fetched(
-            "a",
-            "INBOX",
-            1,
-            [FetchedMail("a", "INBOX", 1, i + 1, data)],
-            [message_id_of(data)],
-            now=START,
-        )
-    for row in store.pending_inbox(100):
-        mail = parse(row.raw)
-
-        def ack(view: TicketView, to: str = mail.from_address) -> OutgoingMail:
-            body = f"Subject: ack {view.ref}\r\nMessage-ID: <{view.ref}@example.test>\r\n\r\nok\r\n"
-            return OutgoingMail(
-                f"<{view.ref}@example.test>", "support@example.test", (to,), body.encode()
-            )
-
-        store.open_ticket(
-            row.id,
-            mail,
-            Classification("trading", "high", "en", 0.9, "v"),
-            Decision(Action.NEW_TICKET, None, True, "trading", START + timedelta(hours=4), ()),
-            received=START,
-            now=START,
-            needs_triage=False,
-            render_ack=ack,
-        )
+    seed_tickets(store, [customer_raw(i) for i in range(count)], now=START)
 
 
 def sender_for(port: int) -> SmtpSender:
