@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Install the system packages the real-server test harness needs (Dovecot IMAP).
-# Idempotent: does nothing when /usr/sbin/dovecot already exists.
+# Install the system packages the real-server test harness needs (Dovecot IMAP), and
+# Chromium, which the report test uses to open the HTML report as a browser would.
+# Idempotent: installs only what is missing.
 set -euo pipefail
 
 DOVECOT_BIN=/usr/sbin/dovecot
 POLICY=/usr/sbin/policy-rc.d
 
+install_dovecot() {
 if [[ -x "$DOVECOT_BIN" ]]; then
     echo "dovecot: present"
-    exit 0
+    return 0
 fi
 
 if [[ "$(id -u)" -ne 0 ]]; then
@@ -41,3 +43,24 @@ if [[ ! -x "$DOVECOT_BIN" ]]; then
     exit 1
 fi
 echo "dovecot: installed"
+}
+install_dovecot
+
+# Chromium (Debian's package; run it as root with --no-sandbox): tests/integration/test_report.py
+# opens the HTML report headless and checks that every chart image loaded.
+CHROMIUM_BIN=/usr/bin/chromium
+if [[ -x "$CHROMIUM_BIN" ]]; then
+    echo "chromium: present"
+elif [[ "$(id -u)" -ne 0 ]]; then
+    echo "chromium: missing; run this script as root (or: sudo apt-get install chromium)" >&2
+    exit 1
+else
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    if [[ ! -x "$CHROMIUM_BIN" ]]; then
+        echo "chromium: install finished but $CHROMIUM_BIN is still missing" >&2
+        exit 1
+    fi
+    echo "chromium: installed"
+fi
