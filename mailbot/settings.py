@@ -223,6 +223,9 @@ class TicketSettings(_Strict):
 
 class LoggingSettings(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "text": one readable line; "json": one object per line (ts, level, logger, message and,
+    # where known, mailbox / ref / message_id), for journald or a log shipper.
+    format: Literal["text", "json"] = "text"
 
 
 class Settings(_Strict):
