@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,3 +101,38 @@ def config(
 ) -> Path:
     monkeypatch.setenv("MAILBOT_IMAP_PASSWORD", dovecot.password)
     return write_config(tmp_path, dovecot, smtp_receiver)
+
+
+@contextmanager
+def daemon_logging_to(
+    config: Path, log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`mailbot run` with stderr in `log`, readable while it runs (see `wait_for_log`).
+
+    `env` is added to the environment. SIGTERM on exit, which must end it with exit code 0.
+    """
+    with log.open("ab") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mailbot", "run", "--config", str(config)],
+            env=os.environ | (env or {}),
+            stderr=sink,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0, log.read_text(errors="replace")[-3000:]
+
+
+def wait_for_log(log: Path, text: str, timeout: float = 30.0, *, after: int = 0) -> int:
+    """Block until `text` appears in `log` past offset `after`; its end offset."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        content = log.read_text(errors="replace")
+        found = content.find(text, after)
+        if found >= 0:
+            return found + len(text)
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not logged within {timeout}s:\n{log.read_text()[-3000:]}")

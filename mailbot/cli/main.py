@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mailbot import __version__
+from mailbot.cli.doctor import doctor
 from mailbot.cli.init import init
 from mailbot.cli.models import evaluate, label, models, train
 from mailbot.cli.quarantine import quarantine, reprocess
@@ -27,6 +28,7 @@ cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(models)
 cli.add_command(label)
+cli.add_command(doctor)
 
 
 def main() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import signal
 import threading
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -16,30 +16,45 @@ from mailbot.adapters.language import make_detector
 from mailbot.adapters.modelregistry import ActiveModel, ModelRegistry
 from mailbot.adapters.smtp import SmtpSender
 from mailbot.adapters.store import Store
+from mailbot.adapters.systemd import Notifier
 from mailbot.adapters.templates import FileTemplates
 from mailbot.clock import Clock, SystemClock
 from mailbot.core.classify import ClassifyPolicy
 from mailbot.core.render import Sender
 from mailbot.core.rules import compile_rule
-from mailbot.errors import TransientError
+from mailbot.errors import MailbotError, TransientError
+from mailbot.logconfig import bind, configure_from
 from mailbot.runners.escalate import Escalator
 from mailbot.runners.ingest import Ingestor
 from mailbot.runners.outbox import OutboxSender
 from mailbot.runners.process import ProcessConfig, Processor
+from mailbot.runners.supervise import (
+    Health,
+    Outage,
+    check_loop,
+    restart_needed,
+    sleep_unless,
+    status_loop,
+    watchdog_loop,
+)
 from mailbot.settings import Settings
+
+# A check the daemon must pass once before it tells systemd READY=1: (name, coroutine factory).
+ReadyCheck = tuple[str, Callable[[], Awaitable[object]]]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class App:
-    settings: Settings
+    settings: Settings  # as built: what the connections use (a reload does not change them)
     store: Store
     ingestors: list[Ingestor]
-    processor: Processor
+    processor: Processor  # replaced whole on reload, between batches
     outbox: OutboxSender
     escalator: Escalator
     smtp: SmtpSender
+    clock: Clock = field(default_factory=SystemClock)
 
 
 def build(settings: Settings, clock: Clock | None = None) -> App:
@@ -48,14 +63,28 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
     engine = make_engine(settings.database_url)
     migrate(engine)
     store = Store(engine, ref_prefix=settings.tickets.ref_prefix)
+    smtp = SmtpSender(settings.smtp)
+    return App(
+        settings=settings,
+        store=store,
+        ingestors=[Ingestor(box, store, clock) for box in settings.effective_mailboxes()],
+        processor=build_processor(settings, store, clock),
+        outbox=OutboxSender(store, smtp, clock),
+        escalator=Escalator(store, clock),
+        smtp=smtp,
+        clock=clock,
+    )
+
+
+def build_processor(settings: Settings, store: Store, clock: Clock) -> Processor:
+    """Model, templates and policies from settings; on reload the running one is swapped."""
     tax = settings.taxonomy
     registry = ModelRegistry(store, shipped_dir=settings.models_dir, state_dir=settings.state_dir)
     model = ActiveModel(registry, categories=tax.categories, urgencies=tax.urgencies, clock=clock)
     log.info("classifier model %s loaded", model().version)
-    smtp = SmtpSender(settings.smtp)
     mailboxes = settings.effective_mailboxes()
     sender = Sender(settings.smtp.from_address, settings.smtp.from_name, settings.smtp.reply_to)
-    processor = Processor(
+    return Processor(
         store,
         model=model,
         detect_language=make_detector(tax.languages),
@@ -86,15 +115,6 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
             max_bytes=settings.tickets.max_message_bytes,
         ),
         clock=clock,
-    )
-    return App(
-        settings=settings,
-        store=store,
-        ingestors=[Ingestor(box, store, clock) for box in mailboxes],
-        processor=processor,
-        outbox=OutboxSender(store, smtp, clock),
-        escalator=Escalator(store, clock),
-        smtp=smtp,
     )
 
 
@@ -146,35 +166,45 @@ async def _drain_all(app: App) -> bool:
     return not left and not dead
 
 
-async def run_forever(app: App) -> int:
-    """The daemon: ingest, process, send, escalate until SIGTERM/SIGINT.
+async def run_forever(
+    app: App,
+    *,
+    notifier: Notifier | None = None,
+    ready_checks: Sequence[ReadyCheck] = (),
+    reload: Callable[[], Settings] | None = None,
+) -> int:
+    """The daemon: ingest, process, send, escalate until SIGTERM/SIGINT; SIGHUP reloads.
 
-    Returns 0 after a clean stop, 1 when a loop died of an unexpected error (so systemd's
+    Tells systemd READY=1 once every mailbox has been reached and every check in
+    `ready_checks` has passed, pings its watchdog from the event loop, and keeps STATUS= up to
+    date. Returns 0 after a clean stop, 1 when a loop died of an unexpected error (so systemd's
     Restart=on-failure starts a fresh process).
     """
-    stop = asyncio.Event()
+    notifier = notifier or Notifier(None)
+    stop, hup = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, hup.set)
     wakes = _Wakes(loop)
-    scheduler = AsyncIOScheduler()
-    scheduler.add_job(
-        app.escalator.scan,
-        "interval",
-        seconds=app.settings.escalation.check_interval,
-        max_instances=1,
-        coalesce=True,
+    health = Health(
+        notifier, [f"IMAP {i.label}" for i in app.ingestors] + [name for name, _ in ready_checks]
     )
-    scheduler.start()
+    scheduler = _start_scheduler(app)
     tasks = [
         *(
             asyncio.create_task(
-                _ingest_loop(ingestor, stop, wakes), name=f"ingest {ingestor.label}"
+                _ingest_loop(ingestor, stop, wakes, health), name=f"ingest {ingestor.label}"
             )
             for ingestor in app.ingestors
         ),
-        asyncio.create_task(_process_loop(app, stop, wakes), name="process"),
-        asyncio.create_task(_outbox_loop(app, stop, wakes), name="outbox"),
+        asyncio.create_task(_process_loop(app, stop, wakes, health), name="process"),
+        asyncio.create_task(_outbox_loop(app, stop, wakes, health), name="outbox"),
+    ]
+    helpers = [
+        *(asyncio.create_task(check_loop(n, c, stop, health)) for n, c in ready_checks),
+        asyncio.create_task(_reload_loop(app, hup, reload, health, scheduler)),
+        *_systemd_tasks(app, notifier, health, stop),
     ]
     log.info("mailbot running: %s", ", ".join(i.label for i in app.ingestors))
     stopper = asyncio.create_task(stop.wait())
@@ -183,15 +213,112 @@ async def run_forever(app: App) -> int:
     for task in crashed:
         log.error("ALERT the %s loop died: %r", task.get_name(), task.exception())
     log.info("stopping: finishing in-flight work")
+    notifier.notify("STOPPING=1", "STATUS=stopping: finishing in-flight work")
     stop.set()
     wakes.stop_processing.set()
     scheduler.shutdown(wait=False)
-    await asyncio.gather(*tasks, return_exceptions=True)
+    for helper in helpers:
+        helper.cancel()
+    await asyncio.gather(*tasks, *helpers, return_exceptions=True)
     for ingestor in app.ingestors:
         await ingestor.reset()
     await app.smtp.close()
     log.info("stopped")
+    notifier.close()
     return 1 if crashed else 0
+
+
+def _start_scheduler(app: App) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(
+        app.escalator.scan,
+        "interval",
+        id="escalate",
+        seconds=app.settings.escalation.check_interval,
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.start()
+    return scheduler
+
+
+def _systemd_tasks(
+    app: App, notifier: Notifier, health: Health, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """WATCHDOG=1 pings and STATUS= updates, only when started by systemd with Type=notify."""
+    if not notifier.enabled:
+        return []
+    tasks = [asyncio.create_task(status_loop(health, lambda: _status_line(app, health), stop))]
+    interval = notifier.watchdog_interval
+    if interval is not None:
+        tasks.append(asyncio.create_task(watchdog_loop(notifier, interval, stop)))
+    return tasks
+
+
+async def _status_line(app: App, health: Health) -> str:
+    """What `systemctl status mailbot` shows once running: cheap counts and what is down."""
+    try:
+        open_ = len(await asyncio.to_thread(app.store.unanswered_open_tickets, app.clock.now()))
+        pending = await asyncio.to_thread(app.store.pending_outbox_count)
+    except TransientError:
+        return f"running; database unavailable{health.down_suffix()}"
+    boxes = len(app.ingestors)
+    return (
+        f"ingesting {boxes} mailbox{'es' if boxes != 1 else ''}, {open_} ticket(s) awaiting a "
+        f"first response, outbox {pending} pending{health.down_suffix()}"
+    )
+
+
+async def _reload_loop(
+    app: App,
+    hup: asyncio.Event,
+    reload: Callable[[], Settings] | None,
+    health: Health,
+    scheduler: AsyncIOScheduler,
+) -> None:
+    while True:
+        await hup.wait()
+        hup.clear()
+        if reload is None:
+            log.warning("SIGHUP ignored: this daemon was started without a config file to re-read")
+            continue
+        if health.ready:
+            health.notifier.reloading()
+        await reload_app(app, reload, scheduler)
+        if health.ready:
+            health.notifier.ready("reloaded")
+
+
+async def reload_app(
+    app: App, reload: Callable[[], Settings], scheduler: AsyncIOScheduler | None = None
+) -> bool:
+    """Re-read the config and apply what can be applied live; keep everything on any error.
+
+    Applied: logging, templates, the model (the registry is read again), classifier, replies,
+    SLA and ticket policies, from_name/from_address/reply_to, the escalation interval. Connection
+    settings (IMAP, mailboxes, SMTP server and login, database, state_dir, ref_prefix) need a
+    restart; a changed one is logged, and the running daemon keeps the old values.
+    """
+    log.info("SIGHUP: re-reading the configuration")
+    try:
+        new = await asyncio.to_thread(reload)
+        processor = await asyncio.to_thread(build_processor, new, app.store, app.clock)
+    except MailbotError as exc:
+        log.error("reload failed; still running with the previous configuration: %s", exc)
+        return False
+    except Exception:  # a surprise in a reload must never take the daemon down
+        log.exception("reload failed; still running with the previous configuration")
+        return False
+    configure_from(new)
+    app.processor = processor  # the process loop picks it up at its next batch
+    if scheduler is not None:
+        scheduler.reschedule_job(
+            "escalate", trigger="interval", seconds=new.escalation.check_interval
+        )
+    for what in restart_needed(app.settings, new):
+        log.warning("%s changed: restart mailbot to apply it (still using the old value)", what)
+    log.info("configuration reloaded (templates %s)", new.templates_dir)
+    return True
 
 
 class _Wakes:
@@ -207,28 +334,33 @@ class _Wakes:
         self._loop.call_soon_threadsafe(self.outbox.set)
 
 
-async def _ingest_loop(ingestor: Ingestor, stop: asyncio.Event, wakes: _Wakes) -> None:
-    outage = _Outage(f"IMAP {ingestor.label}")
+async def _ingest_loop(
+    ingestor: Ingestor, stop: asyncio.Event, wakes: _Wakes, health: Health
+) -> None:
+    bind(mailbox=ingestor.label)  # every line this task logs names its mailbox
+    name = f"IMAP {ingestor.label}"
+    outage = Outage(name, health)
     while not stop.is_set():
         try:
             if await ingestor.poll_once():
                 wakes.process.set()
+            health.passed(name)
             await ingestor.wait_for_news(stop)
             outage.ok()  # only when the wait worked too: a failing IDLE is an outage
         except TransientError as exc:
             await ingestor.reset()
-            await _sleep_unless(stop, outage.failed(str(exc)))
+            await sleep_unless(stop, outage.failed(str(exc)))
         except Exception as exc:  # per iteration: never let one surprise end intake for good
             log.exception("ingest of %s failed unexpectedly", ingestor.label)
             await ingestor.reset()
-            await _sleep_unless(stop, outage.failed(repr(exc)))
+            await sleep_unless(stop, outage.failed(repr(exc)))
 
 
-async def _process_loop(app: App, stop: asyncio.Event, wakes: _Wakes) -> None:
-    outage = _Outage("processing (database)")
+async def _process_loop(app: App, stop: asyncio.Event, wakes: _Wakes, health: Health) -> None:
+    outage = Outage("database", health)
     delay = 0.0
     while not stop.is_set():
-        await _sleep_unless(stop, delay, wakes.process)
+        await sleep_unless(stop, delay, wakes.process)
         wakes.process.clear()
         try:
             await app.processor.process_pending(wakes.stop_processing, wakes.outbox_from_thread)
@@ -240,8 +372,8 @@ async def _process_loop(app: App, stop: asyncio.Event, wakes: _Wakes) -> None:
             delay = outage.failed(str(exc))
 
 
-async def _outbox_loop(app: App, stop: asyncio.Event, wakes: _Wakes) -> None:
-    outage = _Outage("SMTP")
+async def _outbox_loop(app: App, stop: asyncio.Event, wakes: _Wakes, health: Health) -> None:
+    outage = Outage("SMTP", health)
     while not stop.is_set():
         wakes.outbox.clear()  # before draining, so a wake-up during the drain is kept
         delay = 5.0
@@ -255,37 +387,4 @@ async def _outbox_loop(app: App, stop: asyncio.Event, wakes: _Wakes) -> None:
         except Exception as exc:
             log.exception("outbox failed unexpectedly")
             delay = outage.failed(repr(exc))
-        await _sleep_unless(stop, delay, wakes.outbox)
-
-
-class _Outage:
-    """Says once that a server is gone and once that it is back; backs off in between."""
-
-    def __init__(self, what: str) -> None:
-        self._what = what
-        self._failures = 0
-
-    def failed(self, error: str) -> float:
-        if self._failures == 0:
-            log.error("%s unavailable, retrying with backoff: %s", self._what, error)
-        self._failures += 1
-        # Exponential backoff with jitter, so mailboxes on one server do not retry in lock-step.
-        return min(2.0**self._failures, 300.0) * random.uniform(0.5, 1.0)
-
-    def ok(self) -> None:
-        if self._failures:
-            log.warning("%s reachable again after %d failed attempt(s)", self._what, self._failures)
-        self._failures = 0
-
-
-async def _sleep_unless(
-    stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None
-) -> None:
-    waiters = [asyncio.create_task(stop.wait())]
-    if wake is not None:
-        waiters.append(asyncio.create_task(wake.wait()))
-    _done, pending = await asyncio.wait(
-        waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
-    )
-    for task in pending:
-        task.cancel()
+        await sleep_unless(stop, delay, wakes.outbox)
