@@ -7,7 +7,8 @@ taxonomy, training-data hash, library versions, metrics).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,15 +27,41 @@ class ModelMetadata:
     urgencies: tuple[str, ...]
     raw: Mapping[str, Any]
 
+    @property
+    def thresholds(self) -> dict[str, dict[str, float]]:
+        """Per-head decision thresholds (metadata.json "thresholds"); empty for older models."""
+        found = self.raw.get("thresholds") or {}
+        return {
+            str(head): {str(label): float(t) for label, t in labels.items()}
+            for head, labels in found.items()
+        }
+
+
+HEADS = ("category", "urgency")
+
 
 class SklearnModel:
-    """A pair of fitted scikit-learn pipelines (category head, urgency head)."""
+    """A pair of fitted scikit-learn pipelines (category head, urgency head).
+
+    Each pipeline is features -> tfidf -> model. When both heads use the same (stateless,
+    hashed) features, a text is vectorised once for both.
+    """
 
     def __init__(self, category: Any, urgency: Any, metadata: ModelMetadata) -> None:
-        self._category = category
-        self._urgency = urgency
+        self._heads = {"category": category, "urgency": urgency}
         self.metadata = metadata
         self.version = metadata.version
+        self._thresholds = metadata.thresholds
+        self._features = category.steps[0][1]
+        self._vectorizers = _hashing_vectorizers(self._features)
+        self._shared = _same_features(category, urgency)
+        self._grams = Explainer(self._vectorizers)
+        for pipeline in self._heads.values():
+            _fortran_coefficients(pipeline.steps[-1][1])
+
+    @property
+    def thresholds(self) -> Mapping[str, Mapping[str, float]]:
+        return self._thresholds
 
     def predict(self, text: str) -> tuple[Mapping[str, float], Mapping[str, float]]:
         return self.predict_many([text])[0]
@@ -42,17 +69,193 @@ class SklearnModel:
     def predict_many(
         self, texts: Sequence[str]
     ) -> list[tuple[Mapping[str, float], Mapping[str, float]]]:
-        cats = self._category.predict_proba(list(texts))
-        urgs = self._urgency.predict_proba(list(texts))
-        cat_labels = [str(c) for c in self._category.classes_]
-        urg_labels = [str(c) for c in self._urgency.classes_]
+        texts = list(texts)
+        with _trusted_input():
+            if self._shared:  # vectorise once, then the rest of each pipeline
+                hashed = self._vectorise(texts)
+                rows = [self._heads[head][1:].predict_proba(hashed) for head in HEADS]
+            else:
+                rows = [self._heads[head].predict_proba(texts) for head in HEADS]
+        cats, urgs = (
+            [dict(zip(labels, map(float, row), strict=True)) for row in head_rows]
+            for labels, head_rows in zip(self._labels(), rows, strict=True)
+        )
+        return list(zip(cats, urgs, strict=True))
+
+    def _labels(self) -> list[list[str]]:
+        return [[str(c) for c in self._heads[head].classes_] for head in HEADS]
+
+    def _vectorise(self, texts: list[str]) -> Any:
+        """The features step's output; a union of hashers is stacked directly (the same
+        matrix, without FeatureUnion's per-call overhead)."""
+        import scipy.sparse as sp
+
+        union = getattr(self._features, "transformer_list", None)
+        if (
+            union
+            and len(self._vectorizers) == len(union)
+            and not self._features.transformer_weights
+        ):
+            return sp.hstack([v.transform(texts) for v in self._vectorizers], format="csr")
+        return self._features.transform(texts)
+
+    def predict_labels(self, texts: Sequence[str]) -> list[tuple[str, str]]:
+        """(category, urgency) per text, decided as the daemon does (thresholds applied)."""
+        from mailbot.core.classify import decide_label
+
+        cat_t = self._thresholds.get("category", {})
+        urg_t = self._thresholds.get("urgency", {})
         return [
-            (
-                dict(zip(cat_labels, map(float, c), strict=True)),
-                dict(zip(urg_labels, map(float, u), strict=True)),
-            )
-            for c, u in zip(cats, urgs, strict=True)
+            (decide_label(c, cat_t), decide_label(u, urg_t)) for c, u in self.predict_many(texts)
         ]
+
+    def explain(self, text: str, labels: Mapping[str, str], k: int = 5) -> dict[str, list[str]]:
+        """Per head, the n-grams of `text` that contribute most to the given label's score,
+        strongest first (at most k, positive contributions only).
+
+        The contribution of an n-gram is its TF-IDF value times the label's coefficient for
+        its column. The text is analysed once for both heads, and only the given labels are
+        scored, so this costs about as much as one more vectorisation.
+        """
+        grams, columns, counts = self._grams.analyse(text)
+        found: dict[str, list[str]] = {}
+        for head, label in labels.items():
+            pipeline = self._heads.get(head)
+            if pipeline is None or not grams:
+                continue
+            weights = class_coefficients(pipeline[-1], label)
+            if weights is None:
+                continue
+            values = tfidf_values(pipeline.steps[1][1], columns, counts)
+            found[head] = strongest(grams, values * weights[columns], k)
+        return found
+
+
+@contextmanager
+def _trusted_input() -> Iterator[None]:
+    """Our own vectorised text needs no finiteness or parameter checks on every call; they
+    cost more than the arithmetic for one email."""
+    import sklearn
+
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        yield
+
+
+def _fortran_coefficients(model: Any) -> None:
+    """Store coef_ column-major, once at load: scikit-learn multiplies the features by
+    coef_.T, which scipy would otherwise copy (tens of MB) on every prediction."""
+    import numpy as np
+
+    for estimator in (model, *(c.estimator for c in getattr(model, "calibrated_classifiers_", []))):
+        coef = getattr(estimator, "coef_", None)
+        if isinstance(coef, np.ndarray) and not coef.flags.f_contiguous:
+            estimator.coef_ = np.asfortranarray(coef)
+
+
+def _same_features(category: Any, urgency: Any) -> bool:
+    try:
+        return bool(
+            repr(category.steps[0][1].get_params()) == repr(urgency.steps[0][1].get_params())
+        )
+    except (AttributeError, IndexError, TypeError):
+        return False
+
+
+class Explainer:
+    """Maps the n-grams of a text to their hashed feature columns, exactly as the pipeline's
+    HashingVectorizer(s) do (a FeatureUnion of them is laid side by side)."""
+
+    def __init__(self, vectorizers: Sequence[Any]) -> None:
+        self._parts: list[tuple[Callable[[str], list[str]], int, int]] = []
+        offset = 0
+        for vectorizer in vectorizers:
+            self._parts.append((vectorizer.build_analyzer(), vectorizer.n_features, offset))
+            offset += vectorizer.n_features
+
+    def analyse(self, text: str) -> tuple[list[str], Any, Any]:
+        """The distinct n-grams of text, their columns, and each column's count in text."""
+        import numpy as np
+        from sklearn.utils import murmurhash3_32
+
+        grams: list[str] = []
+        columns: list[int] = []
+        counts: dict[int, int] = {}
+        for analyze, n_features, offset in self._parts:
+            seen = analyze(text)
+            # FeatureHasher's column: abs(signed murmurhash3 of the UTF-8 bytes, seed 0) % n.
+            column_of = {g: abs(murmurhash3_32(g, 0)) % n_features + offset for g in seen}
+            grams.extend(column_of)
+            columns.extend(column_of.values())
+            for g in seen:
+                counts[column_of[g]] = counts.get(column_of[g], 0) + 1
+        cols = np.array(columns, dtype=np.int64)
+        return grams, cols, np.array([counts[c] for c in columns], dtype=np.float64)
+
+
+def _hashing_vectorizers(features: Any) -> list[Any]:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    if isinstance(features, HashingVectorizer):
+        return [features]
+    parts = [t for _name, t in getattr(features, "transformer_list", [])]
+    if parts and all(isinstance(p, HashingVectorizer) for p in parts):
+        return parts
+    return []  # some other features step: no explanations, predictions are unaffected
+
+
+def class_coefficients(model: Any, label: str) -> Any:
+    """The linear weights pushing towards `label` (1-D), or None for a non-linear model.
+
+    LogisticRegression/SGDClassifier: coef_; CalibratedClassifierCV(ensemble=False): its one
+    fitted estimator's coef_. A binary model has one row, for classes_[1].
+    """
+    import numpy as np
+
+    inner = model
+    if hasattr(model, "calibrated_classifiers_"):
+        inner = model.calibrated_classifiers_[0].estimator
+    coef = getattr(inner, "coef_", None)
+    classes = [str(c) for c in getattr(model, "classes_", [])]
+    if coef is None or label not in classes:
+        return None
+    coef = np.asarray(coef.toarray() if hasattr(coef, "toarray") else coef)
+    index = classes.index(label)
+    if coef.shape[0] == 1:
+        return coef[0] if index == 1 else -coef[0]
+    return coef[index]
+
+
+def tfidf_values(transformer: Any, columns: Any, counts: Any) -> Any:
+    """TF-IDF of these columns up to the row's norm, which is one positive factor for the
+    whole text and so changes no ranking (TfidfTransformer: log(tf)+1 when sublinear, x idf)."""
+    import numpy as np
+
+    values = np.log(counts) + 1.0 if getattr(transformer, "sublinear_tf", False) else counts
+    idf = getattr(transformer, "idf_", None)
+    if getattr(transformer, "use_idf", False) and idf is not None:
+        values = values * idf[columns]
+    return values
+
+
+def strongest(grams: list[str], contribution: Any, k: int) -> list[str]:
+    """The k n-grams with the largest positive contribution that a reader can make sense of:
+    not punctuation alone, not a single Latin letter, and one n-gram per overlapping group
+    (the longest), since "log" and "login" say the same thing."""
+    import numpy as np
+
+    chosen: list[str] = []
+    for i in np.argsort(-contribution, kind="stable"):
+        if contribution[i] <= 0 or len(chosen) == k:
+            break
+        gram = grams[int(i)].strip()
+        if _readable(gram) and not any(gram in c for c in chosen):
+            # a longer n-gram replaces the weaker pieces of itself chosen before it
+            chosen = [c for c in chosen if c not in gram] + [gram]
+    return chosen
+
+
+def _readable(gram: str) -> bool:
+    return any(ch.isalnum() for ch in gram) and (len(gram) > 1 or not gram.isascii())
 
 
 def load_model(

@@ -104,7 +104,7 @@ def train(
     if target.exists():
         raise InputError(f"{target} exists already")
     staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    cv = _cross_validate(examples, folds) if folds else None
+    cv = _cross_validate(examples, folds, settings.taxonomy.urgencies) if folds else None
     click.echo(f"training {version} on {len(examples)} examples ...", err=True)
     try:
         train_model(
@@ -128,16 +128,26 @@ def train(
         click.echo(f"promoted {version}: the running daemon switches within a minute")
 
 
-def _cross_validate(examples: list[Example], folds: int) -> dict[str, Any]:
+def _cross_validate(examples: list[Example], folds: int, urgencies: list[str]) -> dict[str, Any]:
     with click.progressbar(
         length=folds, label=f"{folds}-fold cross-validation", file=sys.stderr
     ) as bar:
-        cv = cross_validate(examples, folds=folds, progress=lambda _fold: bar.update(1))
-    for head, result in cv.items():
+        cv = cross_validate(
+            examples, folds=folds, urgencies=urgencies, progress=lambda _fold: bar.update(1)
+        )
+    cv.pop("predicted")
+    for head in ("category", "urgency"):
+        result = cv[head]
         folds_text = ", ".join(f"{x:.3f}" for x in result["folds"])
         click.echo(
             f"cross-validated {head} macro-F1 {result['macro_f1_mean']:.3f} (folds {folds_text})"
         )
+    triage = cv["triage"]
+    click.echo(
+        f"cross-validated triage: threshold {triage['suggested_threshold']:.2f} sends "
+        f"{triage['triaged_fraction']:.0%} to triage; the rest is "
+        f"{triage['accuracy_above']:.1%} correct"
+    )
     return cv
 
 

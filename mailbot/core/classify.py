@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,8 +15,21 @@ class TextModel(Protocol):
 
     version: str
 
+    @property
+    def thresholds(self) -> Mapping[str, Mapping[str, float]]:
+        """Per head, labels chosen whenever their probability reaches this value (e.g. a
+        lower bar for `critical`, so that it is rarely missed); may be empty."""
+        ...
+
     def predict(self, text: str) -> tuple[Mapping[str, float], Mapping[str, float]]:
         """Category and urgency probabilities for one text."""
+        ...
+
+    def explain(
+        self, text: str, labels: Mapping[str, str], k: int = 5
+    ) -> Mapping[str, Sequence[str]]:
+        """Per head ("category", "urgency"): the features of `text` that pushed hardest
+        towards the given label, strongest first (at most k; empty when unknown)."""
         ...
 
 
@@ -34,6 +47,15 @@ def model_text(mail: ParsedMail) -> str:
     return f"{mail.subject}\n{mail.new_text or mail.text}"
 
 
+def decide_label(probabilities: Mapping[str, float], thresholds: Mapping[str, float]) -> str:
+    """The first label (in `thresholds` order) whose probability reaches its threshold,
+    else the most probable label."""
+    for label, threshold in thresholds.items():
+        if probabilities.get(label, 0.0) >= threshold:
+            return label
+    return max(probabilities, key=lambda label: probabilities[label])
+
+
 def classify(
     mail: ParsedMail,
     *,
@@ -41,19 +63,22 @@ def classify(
     detect_language: Callable[[str], str | None],
     policy: ClassifyPolicy,
 ) -> Classification:
-    """Category, urgency and language of a message, with the probabilities behind them."""
+    """Category, urgency and language of a message, with the probabilities and the features
+    behind them."""
     text = model_text(mail)
     categories, urgencies = model.predict(text)
-    category = _best(categories)
-    model_urgency = _best(urgencies)
+    thresholds = model.thresholds
+    category = decide_label(categories, thresholds.get("category", {}))
+    model_urgency = decide_label(urgencies, thresholds.get("urgency", {}))
+    evidence = model.explain(text, {"category": category, "urgency": model_urgency})
     urgency, rule_reason = raise_urgency(text, model_urgency, policy.rules, policy.urgencies)
     language = detect_language(text) or policy.default_language
     if language not in policy.languages:
         language = policy.default_language
     confidence = float(categories[category])
     explanation = (
-        f"category {category} p={confidence:.2f}",
-        f"urgency {model_urgency} p={urgencies[model_urgency]:.2f}",
+        _why("category", category, categories, thresholds, evidence),
+        _why("urgency", model_urgency, urgencies, thresholds, evidence),
         *((rule_reason,) if rule_reason else ()),
         f"language {language}",
     )
@@ -69,5 +94,19 @@ def classify(
     )
 
 
-def _best(probabilities: Mapping[str, float]) -> str:
-    return max(probabilities, key=lambda label: probabilities[label])
+def _why(
+    head: str,
+    label: str,
+    probabilities: Mapping[str, float],
+    thresholds: Mapping[str, Mapping[str, float]],
+    evidence: Mapping[str, Sequence[str]],
+) -> str:
+    """e.g. `category deposit_withdrawal p=0.91: "입금", "deposit", "txid"`."""
+    line = f"{head} {label} p={probabilities[label]:.2f}"
+    threshold = thresholds.get(head, {}).get(label)
+    if threshold is not None and probabilities[label] < max(probabilities.values()):
+        line += f" (>= its threshold {threshold:.2f})"
+    features = evidence.get(head, ())
+    if features:
+        line += ": " + ", ".join(f'"{f}"' for f in features)
+    return line

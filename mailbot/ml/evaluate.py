@@ -48,10 +48,10 @@ def evaluate(
     categories: Sequence[str],
     urgencies: Sequence[str],
 ) -> dict[str, Any]:
-    """The model's report on labelled examples."""
-    predicted = model.predict_many([model_input(e) for e in examples])
-    cats = [max(c, key=c.__getitem__) for c, _ in predicted]
-    urgs = [max(u, key=u.__getitem__) for _, u in predicted]
+    """The model's report on labelled examples, with its decision thresholds applied."""
+    predicted = model.predict_labels([model_input(e) for e in examples])
+    cats = [c for c, _ in predicted]
+    urgs = [u for _, u in predicted]
     return {
         "category": head_report([e.category for e in examples], cats, categories),
         "urgency": head_report([e.urgency for e in examples], urgs, urgencies),

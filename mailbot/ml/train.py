@@ -8,13 +8,14 @@ import io
 import json
 import platform
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from mailbot.errors import InputError
+from mailbot.ml.thresholds import TRIAGE_ACCURACY_TARGET, recall_threshold, triage_threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,72 +106,216 @@ def model_input(example: Example) -> str:
     return f"{example.subject}\n{example.text}"
 
 
-def _fit_head(head: str, texts: Sequence[str], labels: Sequence[str]) -> Any:
-    """build_head fitted; calibration needs a few examples of every label, said plainly."""
-    fewest = min(Counter(labels).values())
-    if fewest < 2:
-        rare = [label for label, n in Counter(labels).items() if n < 2]
+@dataclass(frozen=True)
+class Heads:
+    """The two fitted pipelines and the decision thresholds chosen for them."""
+
+    category: Any
+    urgency: Any
+    thresholds: dict[str, dict[str, float]]  # head -> label -> probability threshold
+    threshold_cv: dict[str, Any]  # how each threshold was chosen, with its CV figures
+
+
+def _check_counts(head: str, labels: Sequence[str]) -> None:
+    """A label seen once can be neither learned nor cross-validated; said plainly."""
+    rare = [label for label, n in Counter(labels).items() if n < 2]
+    if rare:
         raise InputError(f"{head} {rare} has fewer than 2 examples; cannot train on it")
-    return build_head(head, calibration_folds=min(3, fewest)).fit(list(texts), list(labels))
 
 
-def build_head(head: str, calibration_folds: int = 3) -> Any:
-    """Character n-grams work for Korean, Chinese and Japanese without a word segmenter;
-    hashed features keep the saved model free of a vocabulary to store.
+def build_features() -> Any:
+    """Hashed character 1-3-grams (within word boundaries) plus word 1-2-grams.
 
-    Chosen by 3-fold cross-validation on the training split only (never the held-out split):
-    logistic regression for the category (macro-F1 0.843 vs 0.818 for the SVM); a calibrated
-    linear SVM for urgency (macro-F1 0.742 vs 0.647, critical recall 0.737 vs 0.502, and
-    ~15x faster to fit), whose sigmoid calibration gives usable probabilities.
+    Character n-grams work for Korean, Chinese and Japanese without a word segmenter; word
+    n-grams add phrases where words are separated (English, Korean). Hashing keeps the saved
+    model free of a vocabulary. 5-fold CV on the training split (3 repeats, logistic SGD):
+    words raise urgency macro-F1 0.761 -> 0.774 and category 0.851 -> 0.855; character
+    2-4-grams, 1-4-grams, 1-5-grams and plain `char` were no better than char_wb 1-3.
     """
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-    from sklearn.svm import LinearSVC
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.pipeline import FeatureUnion
 
-    features = HashingVectorizer(
-        analyzer="char_wb",
-        ngram_range=(1, 3),
-        n_features=2**18,
-        alternate_sign=False,
-        norm=None,
+    common: dict[str, Any] = {"alternate_sign": False, "norm": None}
+    return FeatureUnion(
+        [
+            (
+                "chars",
+                HashingVectorizer(
+                    analyzer="char_wb", ngram_range=(1, 3), n_features=2**18, **common
+                ),
+            ),
+            (
+                "words",
+                HashingVectorizer(
+                    analyzer="word",
+                    ngram_range=(1, 2),
+                    n_features=2**17,
+                    token_pattern=r"(?u)\b\w+\b",
+                    **common,
+                ),
+            ),
+        ]
     )
-    model: Any = (
-        LogisticRegression(C=10.0, max_iter=1000)
-        if head == "category"
-        else CalibratedClassifierCV(LinearSVC(C=1.0), cv=calibration_folds, ensemble=False)
+
+
+def build_head(head: str) -> Any:
+    """features -> TF-IDF -> logistic regression fitted by SGD, for either head.
+
+    Chosen by 5-fold cross-validation on the training split only (never the held-out split).
+    Against lbfgs logistic regression (C=10) for the category: macro-F1 0.856 vs 0.851, log-loss
+    0.50 vs 0.76 (better probabilities for triage), 0.1 s vs 13 s per fit. Against the
+    calibrated linear SVM for urgency: macro-F1 0.778 vs 0.753 with balanced class weights,
+    and critical precision at 97 % recall 0.68 vs 0.59. Balanced weights for urgency: the rare
+    `critical` (11 %) must not be drowned by `normal`.
+    """
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.pipeline import Pipeline
+
+    model = SGDClassifier(
+        loss="log_loss",
+        alpha=1e-5,
+        max_iter=100,
+        tol=1e-4,
+        random_state=0,
+        class_weight="balanced" if head == "urgency" else None,
     )
     return Pipeline(
-        [("features", features), ("tfidf", TfidfTransformer(sublinear_tf=True)), ("model", model)]
+        [
+            ("features", build_features()),
+            ("tfidf", TfidfTransformer(sublinear_tf=True)),
+            ("model", model),
+        ]
     )
+
+
+def fit_heads(
+    texts: Sequence[str],
+    categories: Sequence[str],
+    urgencies: Sequence[str],
+    *,
+    most_urgent: str,
+) -> Heads:
+    """Both heads, plus a threshold for `most_urgent` chosen by an inner 5-fold CV so that
+    its out-of-fold recall reaches URGENT_RECALL_TARGET (see ml/thresholds.py)."""
+    _check_counts("category", categories)
+    _check_counts("urgency", urgencies)
+    texts = list(texts)
+    category = build_head("category").fit(texts, list(categories))
+    urgency = build_head("urgency").fit(texts, list(urgencies))
+    thresholds: dict[str, dict[str, float]] = {}
+    how: dict[str, Any] = {}
+    chosen = _urgent_threshold(texts, list(urgencies), most_urgent)
+    if chosen is not None:
+        thresholds["urgency"] = {most_urgent: chosen["threshold"]}
+        how["urgency"] = {most_urgent: chosen}
+    return Heads(category, urgency, thresholds, how)
+
+
+def _urgent_threshold(texts: list[str], labels: list[str], label: str) -> dict[str, float] | None:
+    """The threshold and its out-of-fold recall/precision, or None without enough examples."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    n_splits = min(5, *Counter(labels).values())
+    if n_splits < 2 or label not in labels:
+        return None
+    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0)
+    oof = cross_val_predict(build_head("urgency"), texts, labels, cv=folds, method="predict_proba")
+    classes = sorted(set(labels))
+    scores = oof[:, classes.index(label)]
+    truth = np.array(labels) == label
+    threshold = recall_threshold(scores.tolist(), truth.tolist())
+    if threshold is None:
+        return None
+    flagged = (scores >= threshold) | (oof.argmax(axis=1) == classes.index(label))
+    return {
+        "threshold": round(threshold, 4),
+        "cv_recall": round(float((flagged & truth).sum() / truth.sum()), 4),
+        "cv_precision": round(float((flagged & truth).sum() / max(1, flagged.sum())), 4),
+    }
 
 
 def cross_validate(
-    examples: Sequence[Example], *, folds: int, progress: Callable[[int], None] | None = None
+    examples: Sequence[Example],
+    *,
+    folds: int,
+    urgencies: Sequence[str],
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Stratified k-fold macro-F1 of both heads (stratified on category)."""
+    """Stratified k-fold (on category) of the whole training procedure, thresholds included.
+
+    Returns per-fold macro-F1 of both heads, the out-of-fold predictions of both heads
+    (`predicted`, in the order of `examples`) and the triage threshold those suggest.
+    """
     from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedKFold
 
     texts = [model_input(e) for e in examples]
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     scores: dict[str, list[float]] = {"category": [], "urgency": []}
+    predicted: dict[str, list[str]] = {"category": [""] * len(texts), "urgency": [""] * len(texts)}
+    confidence = [0.0] * len(texts)
     for fold, (train_idx, test_idx) in enumerate(
         splitter.split(texts, [e.category for e in examples]), start=1
     ):
-        for head in ("category", "urgency"):
-            labels = [getattr(e, head) for e in examples]
-            model = _fit_head(head, [texts[i] for i in train_idx], [labels[i] for i in train_idx])
-            predicted = model.predict([texts[i] for i in test_idx])
-            truth = [labels[i] for i in test_idx]
-            scores[head].append(float(f1_score(truth, predicted, average="macro")))
+        heads = fit_heads(
+            [texts[i] for i in train_idx],
+            [examples[i].category for i in train_idx],
+            [examples[i].urgency for i in train_idx],
+            most_urgent=urgencies[0],
+        )
+        fold_texts = [texts[i] for i in test_idx]
+        for head, pipeline in (("category", heads.category), ("urgency", heads.urgency)):
+            labels, best = _decide(pipeline, fold_texts, heads.thresholds.get(head, {}))
+            truth = [getattr(examples[i], head) for i in test_idx]
+            scores[head].append(float(f1_score(truth, labels, average="macro")))
+            for i, label, p in zip(test_idx, labels, best, strict=True):
+                predicted[head][i] = label
+                if head == "category":
+                    confidence[i] = p
         if progress is not None:
             progress(fold)
-    return {
+    return _cv_result(examples, scores, predicted, confidence)
+
+
+def _decide(
+    pipeline: Any, texts: list[str], thresholds: Mapping[str, float]
+) -> tuple[list[str], list[float]]:
+    """Labels (thresholds applied, as the daemon does) and each label's probability."""
+    from mailbot.core.classify import decide_label
+
+    classes = [str(c) for c in pipeline.classes_]
+    labels: list[str] = []
+    probabilities: list[float] = []
+    for row in pipeline.predict_proba(texts):
+        dist = dict(zip(classes, map(float, row), strict=True))
+        label = decide_label(dist, thresholds)
+        labels.append(label)
+        probabilities.append(dist[label])
+    return labels, probabilities
+
+
+def _cv_result(
+    examples: Sequence[Example],
+    scores: dict[str, list[float]],
+    predicted: dict[str, list[str]],
+    confidence: list[float],
+) -> dict[str, Any]:
+    correct = [p == e.category for p, e in zip(predicted["category"], examples, strict=True)]
+    threshold, triaged, accuracy = triage_threshold(confidence, correct)
+    result: dict[str, Any] = {
         head: {"macro_f1_mean": round(sum(v) / len(v), 4), "folds": [round(x, 4) for x in v]}
         for head, v in scores.items()
     }
+    result["predicted"] = predicted
+    result["triage"] = {
+        "suggested_threshold": round(threshold, 3),
+        "triaged_fraction": round(triaged, 4),
+        "accuracy_above": round(accuracy, 4),
+        "accuracy_target": TRIAGE_ACCURACY_TARGET,
+    }
+    return result
 
 
 def train_model(
@@ -188,17 +333,23 @@ def train_model(
     import skops.io as sio
 
     texts = [model_input(e) for e in examples]
-    category = _fit_head("category", texts, [e.category for e in examples])
-    urgency = _fit_head("urgency", texts, [e.urgency for e in examples])
+    heads = fit_heads(
+        texts,
+        [e.category for e in examples],
+        [e.urgency for e in examples],
+        most_urgent=urgencies[0],
+    )
     out.mkdir(parents=True, exist_ok=True)
-    sio.dump(category, out / "category.skops")
-    sio.dump(urgency, out / "urgency.skops")
+    sio.dump(heads.category, out / "category.skops")
+    sio.dump(heads.urgency, out / "urgency.skops")
     metadata = {
         "version": version,
         "created": created.isoformat(),
         "taxonomy": {"categories": list(categories), "urgencies": list(urgencies)},
         "training_data_sha256": data_hash,
         "examples": len(examples),
+        "thresholds": heads.thresholds,
+        "threshold_cv": heads.threshold_cv,
         "libraries": {"python": platform.python_version(), "scikit-learn": sklearn.__version__},
     }
     (out / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")

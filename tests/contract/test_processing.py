@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 from sqlmodel import Session, select
 
@@ -27,9 +28,15 @@ class FixedModel:
     """A stand-in classifier: this file tests threading and storage, not the model."""
 
     version = "fixed"
+    thresholds: Mapping[str, Mapping[str, float]] = MappingProxyType({})
 
     def predict(self, text: str) -> tuple[Mapping[str, float], Mapping[str, float]]:
         return {"trading": 0.9, "technical": 0.1}, {"high": 0.8, "normal": 0.2}
+
+    def explain(
+        self, text: str, labels: Mapping[str, str], k: int = 5
+    ) -> Mapping[str, Sequence[str]]:
+        return {}
 
 
 def processor(store: Store, clock: FrozenClock, **overrides: object) -> Processor:
