@@ -64,3 +64,23 @@ else
     fi
     echo "chromium: installed"
 fi
+
+# systemd (Debian's package) for `systemd-analyze verify`: tests/integration/test_ops_units.py
+# checks the shipped units with it. Nothing is started; containers without systemd as PID 1
+# install it fine.
+ANALYZE_BIN=/usr/bin/systemd-analyze
+if [[ -x "$ANALYZE_BIN" ]]; then
+    echo "systemd-analyze: present"
+elif [[ "$(id -u)" -ne 0 ]]; then
+    echo "systemd-analyze: missing; run this script as root (or: sudo apt-get install systemd)" >&2
+    exit 1
+else
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends systemd >/dev/null
+    if [[ ! -x "$ANALYZE_BIN" ]]; then
+        echo "systemd-analyze: install finished but $ANALYZE_BIN is still missing" >&2
+        exit 1
+    fi
+    echo "systemd-analyze: installed"
+fi
