@@ -9,6 +9,7 @@ from mailbot.cli.doctor import doctor
 from mailbot.cli.init import init
 from mailbot.cli.models import evaluate, label, models, train
 from mailbot.cli.quarantine import quarantine, reprocess
+from mailbot.cli.report import report
 from mailbot.cli.run import run
 from mailbot.cli.tickets import tickets
 
@@ -28,6 +29,7 @@ cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(models)
 cli.add_command(label)
+cli.add_command(report)
 cli.add_command(doctor)
 
 
