@@ -23,7 +23,7 @@ from mailbot.core.classify import ClassifyPolicy
 from mailbot.core.render import Sender
 from mailbot.core.rules import compile_rule
 from mailbot.errors import MailbotError, TransientError
-from mailbot.logconfig import bind, configure_from
+from mailbot.logconfig import bind, configure_from, log_context
 from mailbot.runners.escalate import Escalator
 from mailbot.runners.ingest import Ingestor
 from mailbot.runners.outbox import OutboxSender
@@ -125,13 +125,14 @@ async def run_once(app: App) -> int:
     """
     ok = True
     for ingestor in app.ingestors:
-        try:
-            await ingestor.poll_once()
-        except TransientError as exc:
-            log.error("%s: %s", ingestor.label, exc)
-            ok = False
-        finally:
-            await ingestor.reset()
+        with log_context(mailbox=ingestor.label):
+            try:
+                await ingestor.poll_once()
+            except TransientError as exc:
+                log.error("%s: %s", ingestor.label, exc)
+                ok = False
+            finally:
+                await ingestor.reset()
     try:
         await app.processor.process_pending()
         await app.escalator.scan()
@@ -309,7 +310,6 @@ async def reload_app(
     except Exception:  # a surprise in a reload must never take the daemon down
         log.exception("reload failed; still running with the previous configuration")
         return False
-    configure_from(new)
     app.processor = processor  # the process loop picks it up at its next batch
     if scheduler is not None:
         scheduler.reschedule_job(
@@ -318,6 +318,7 @@ async def reload_app(
     for what in restart_needed(app.settings, new):
         log.warning("%s changed: restart mailbot to apply it (still using the old value)", what)
     log.info("configuration reloaded (templates %s)", new.templates_dir)
+    configure_from(new)  # last, so the line above is written at the old level
     return True
 
 
