@@ -194,6 +194,20 @@ class ClassifierSettings(_Strict):
     urgency_rules: list[UrgencyRuleSettings] = Field(
         default_factory=lambda: [UrgencyRuleSettings(**r) for r in DEFAULT_URGENCY_RULES]
     )
+    # `mailbot train` promotes its new model by itself when it is not worse than the active one
+    # on gate_data by more than gate_tolerance, on each of category macro-F1, urgency macro-F1
+    # and recall of the most urgent urgency (also `train --auto-promote`).
+    auto_promote: bool = False
+    # A labelled JSONL/CSV file; a relative path is relative to the shipped resources (the
+    # folder holding models/), so the default is the frozen held-out split.
+    gate_data: Path = Path("models/training/heldout.jsonl")
+    gate_tolerance: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @property
+    def gate_path(self) -> Path:
+        if self.gate_data.is_absolute():
+            return self.gate_data
+        return shipped("models").parent / self.gate_data
 
 
 class RepliesSettings(_Strict):

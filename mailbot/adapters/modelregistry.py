@@ -3,17 +3,19 @@ models/default, and which one is active recorded in the database (model_activati
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from mailbot.adapters.modelstore import ModelMetadata, SklearnModel, load_model, read_metadata
 from mailbot.adapters.store import Store, translate_db_errors
-from mailbot.adapters.tables import ModelActivation
+from mailbot.adapters.tables import AuditEvent, ModelActivation
 from mailbot.clock import Clock
 from mailbot.errors import ModelError, TransientError
 
@@ -67,6 +69,29 @@ class ModelRegistry:
             s.commit()
         return entry
 
+    def record_gate(self, version: str, decision: Mapping[str, Any], *, now: datetime) -> None:
+        """Keep the automatic promotion gate's figures and verdict in the audit log, whether
+        or not the model was promoted (a promotion also adds its model_activation row)."""
+        with translate_db_errors(), Session(self._engine) as s:
+            s.add(
+                AuditEvent(
+                    at=now,
+                    kind="model_gate",
+                    detail=json.dumps({"version": version} | dict(decision), sort_keys=True),
+                )
+            )
+            s.commit()
+
+    def gate_history(self) -> list[dict[str, Any]]:
+        """Every recorded gate decision, oldest first."""
+        with translate_db_errors(), Session(self._engine) as s:
+            rows = s.exec(
+                select(AuditEvent)
+                .where(AuditEvent.kind == "model_gate")
+                .order_by(col(AuditEvent.id))
+            ).all()
+        return [json.loads(row.detail) | {"at": row.at.isoformat()} for row in rows]
+
     def rollback(self, *, now: datetime) -> ModelEntry:
         """Activate the version that was active before the current one was promoted."""
         stack = self._promotion_stack()
@@ -82,7 +107,7 @@ class ModelRegistry:
         for row in rows:
             if row.action == "rollback" and len(stack) > 1:
                 stack.pop()
-            elif row.action != "rollback":
+            elif row.action != "rollback":  # "promote" or "auto-promote" (by the gate)
                 stack.append(row.version)
         return stack
 

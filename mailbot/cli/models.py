@@ -22,7 +22,9 @@ from mailbot.cli.common import config_option, exits, load
 from mailbot.cli.tickets import FORMAT
 from mailbot.errors import InputError, MailbotError
 from mailbot.ml.evaluate import evaluate as evaluate_model
-from mailbot.ml.evaluate import report_text
+from mailbot.ml.evaluate import head_report, report_text
+from mailbot.ml.gate import compare_models
+from mailbot.ml.plots import confusion_pngs
 from mailbot.ml.train import Example, cross_validate, file_sha256, read_labelled, train_model
 from mailbot.settings import Settings
 
@@ -75,6 +77,12 @@ def _examples(
 )
 @click.option("--promote", is_flag=True, help="Make the new model the active one.")
 @click.option(
+    "--auto-promote/--no-auto-promote",
+    default=None,
+    help="Promote only if not worse than the active model on classifier.gate_data "
+    "(default: classifier.auto_promote).",
+)
+@click.option(
     "--from-db", is_flag=True, help="Also train on tickets corrected with `mailbot label`."
 )
 @click.option(
@@ -83,7 +91,8 @@ def _examples(
     type=click.IntRange(0, 20),
     default=5,
     show_default=True,
-    help="Stratified cross-validation folds before training (0: skip).",
+    help="Stratified cross-validation folds before training (0: skip); the report and its "
+    "confusion-matrix PNGs go into the model directory.",
 )
 @config_option
 @exits
@@ -91,6 +100,7 @@ def train(
     data: tuple[Path, ...],
     out: Path | None,
     promote: bool,
+    auto_promote: bool | None,
     from_db: bool,
     folds: int,
     config_path: Path | None,
@@ -98,14 +108,39 @@ def train(
     """Train a new model version from labelled mail; nothing is half-written on failure."""
     settings = load(config_path)
     examples = _examples(settings, data, from_db=from_db)
+    gated = not promote and (
+        settings.classifier.auto_promote if auto_promote is None else auto_promote
+    )
+    gate_examples = _gate_examples(settings) if gated else []  # a bad file fails before training
     now = datetime.now(UTC)
     version = now.strftime("%Y%m%d-%H%M%S")
     target = out or settings.state_dir / "models" / version
     if target.exists():
         raise InputError(f"{target} exists already")
-    staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    cv = _cross_validate(examples, folds, settings.taxonomy.urgencies) if folds else None
+    cv = _cross_validate(examples, folds, settings) if folds else None
     click.echo(f"training {version} on {len(examples)} examples ...", err=True)
+    _write_model(settings, examples, target, version=version, now=now, cv=cv, data=data)
+    seconds = (datetime.now(UTC) - now).total_seconds()
+    click.echo(f"wrote {target} in {seconds:.1f} s")
+    if promote:
+        _registry(settings).activate(version, now=datetime.now(UTC))
+        click.echo(f"promoted {version}: the running daemon switches within a minute")
+    elif gated:
+        _gate(settings, version, target, gate_examples)
+
+
+def _write_model(
+    settings: Settings,
+    examples: list[Example],
+    target: Path,
+    *,
+    version: str,
+    now: datetime,
+    cv: dict[str, Any] | None,
+    data: tuple[Path, ...],
+) -> None:
+    """Train into a staging directory and rename it: complete or not there at all."""
+    staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
         train_model(
             examples,
@@ -117,25 +152,31 @@ def train(
             data_hash=file_sha256(list(data)),
         )
         if cv is not None:
-            (staging / "cross_validation.json").write_text(json.dumps(cv, indent=2) + "\n")
+            _write_cv_report(cv, staging)
         staging.rename(target)  # atomic: the directory appears complete or not at all
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    seconds = (datetime.now(UTC) - now).total_seconds()
-    click.echo(f"wrote {target} in {seconds:.1f} s")
-    if promote:
-        _registry(settings).activate(version, now=datetime.now(UTC))
-        click.echo(f"promoted {version}: the running daemon switches within a minute")
 
 
-def _cross_validate(examples: list[Example], folds: int, urgencies: list[str]) -> dict[str, Any]:
+def _cross_validate(examples: list[Example], folds: int, settings: Settings) -> dict[str, Any]:
+    """Out-of-fold predictions of the whole training procedure, as an evaluate-style report."""
+    tax = settings.taxonomy
     with click.progressbar(
         length=folds, label=f"{folds}-fold cross-validation", file=sys.stderr
     ) as bar:
         cv = cross_validate(
-            examples, folds=folds, urgencies=urgencies, progress=lambda _fold: bar.update(1)
+            examples, folds=folds, urgencies=tax.urgencies, progress=lambda _fold: bar.update(1)
         )
-    cv.pop("predicted")
+    predicted = cv.pop("predicted")
+    cv["report"] = {
+        "category": head_report(
+            [e.category for e in examples], predicted["category"], tax.categories
+        ),
+        "urgency": head_report([e.urgency for e in examples], predicted["urgency"], tax.urgencies),
+        "model": f"{folds}-fold cross-validation (out-of-fold)",
+        "examples": len(examples),
+    }
+    click.echo(report_text(cv["report"]))
     for head in ("category", "urgency"):
         result = cv[head]
         folds_text = ", ".join(f"{x:.3f}" for x in result["folds"])
@@ -151,6 +192,49 @@ def _cross_validate(examples: list[Example], folds: int, urgencies: list[str]) -
     return cv
 
 
+def _write_cv_report(cv: dict[str, Any], directory: Path) -> None:
+    """cross_validation.json, cv-report.txt and cv-confusion-{category,urgency}.png."""
+    (directory / "cross_validation.json").write_text(json.dumps(cv, indent=2) + "\n")
+    (directory / "cv-report.txt").write_text(report_text(cv["report"]) + "\n", encoding="utf-8")
+    confusion_pngs(cv["report"], directory, prefix="cv-", title="cross-validation")
+
+
+def _gate_examples(settings: Settings) -> list[Example]:
+    path = settings.classifier.gate_path
+    if not path.is_file():
+        raise InputError(f"classifier.gate_data: {path} is not a file")
+    return _examples(settings, (path,))
+
+
+def _gate(settings: Settings, version: str, directory: Path, examples: list[Example]) -> None:
+    """Compare the new model with the active one on the gate file; promote when not worse.
+    The figures and the verdict are recorded in the audit log either way."""
+    tax = settings.taxonomy
+    registry = _registry(settings)
+    active_version, active_dir = registry.active()
+    new = load_model(directory, categories=tax.categories, urgencies=tax.urgencies)
+    try:
+        active = load_model(active_dir, categories=tax.categories, urgencies=tax.urgencies)
+    except MailbotError as exc:
+        click.echo(f"gate: the active model {active_version} does not load ({exc}); not promoted")
+        return
+    decision = compare_models(
+        new,
+        active,
+        examples,
+        categories=tax.categories,
+        urgencies=tax.urgencies,
+        tolerance=settings.classifier.gate_tolerance,
+    )
+    click.echo(f"gate: {len(examples)} examples from {settings.classifier.gate_path}")
+    for line in decision.lines(version, active_version):
+        click.echo(line)
+    now = datetime.now(UTC)
+    registry.record_gate(version, decision.as_dict() | {"active_version": active_version}, now=now)
+    if decision.promote:
+        registry.activate(version, now=now, action="auto-promote")
+
+
 @click.command()
 @DATA
 @click.option(
@@ -160,11 +244,21 @@ def _cross_validate(examples: list[Example], folds: int, urgencies: list[str]) -
     default=None,
     help="A model directory (default: the active model).",
 )
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Also write report.txt, report.json and confusion-{category,urgency}.png here.",
+)
 @FORMAT
 @config_option
 @exits
 def evaluate(
-    data: tuple[Path, ...], model_dir: Path | None, fmt: str, config_path: Path | None
+    data: tuple[Path, ...],
+    model_dir: Path | None,
+    report_dir: Path | None,
+    fmt: str,
+    config_path: Path | None,
 ) -> None:
     """Scores of a model on labelled data: per class, macro-F1, accuracy, confusion."""
     settings = load(config_path)
@@ -174,6 +268,12 @@ def evaluate(
     report = evaluate_model(
         model, _examples(settings, data), categories=tax.categories, urgencies=tax.urgencies
     )
+    if report_dir is not None:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        (report_dir / "report.txt").write_text(report_text(report) + "\n", encoding="utf-8")
+        (report_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        pngs = confusion_pngs(report, report_dir, prefix="", title=f"model {report['model']}")
+        click.echo(f"wrote {report_dir}/report.txt and {len(pngs)} PNG files", err=True)
     click.echo(json.dumps(report, indent=2) if fmt == "json" else report_text(report))
 
 

@@ -1,8 +1,8 @@
 """The support report: figures for a period, computed from rows the adapter loaded (pure).
 
-Counts arrive already aggregated (the database does that); durations arrive as timestamps,
-because percentiles need the values. Percentiles are nearest-rank: p50 of 1, 2, 3, 4 is 2,
-always a value that was observed.
+Counts arrive already aggregated and durations already in seconds (the database does both);
+percentiles need every value, so durations come one per ticket. Percentiles are nearest-rank:
+p50 of 1, 2, 3, 4 is 2, always a value that was observed.
 """
 
 from __future__ import annotations
@@ -50,8 +50,9 @@ class ReportRows:
     by_status: Mapping[str, int]
     per_day: Sequence[tuple[date, str, int]]  # (UTC day received, urgency, tickets)
     sla: Sequence[tuple[str, str, int]]  # (urgency, MET | LATE | OVERDUE | PENDING, tickets)
-    answered: Sequence[tuple[datetime, datetime, datetime]]  # received, due, first response
-    acks_sent: Sequence[tuple[datetime, datetime]]  # received, first ack's sent_at
+    # Per answered ticket: (seconds to the first response, seconds promised: due - received).
+    answered: Sequence[tuple[float, float]]
+    ack_seconds: Sequence[float]  # per acknowledged ticket: received -> first ack sent
     ack_status: Mapping[str, int]  # outbox status of the ack -> tickets
     confidences: Sequence[float]
     needs_triage: int
@@ -165,10 +166,7 @@ def build_report(
 ) -> Report:
     """Every figure of the report for tickets received in [since, until)."""
     order = _order(urgency_order, rows.by_urgency)
-    samples = tuple(
-        ((first - received).total_seconds(), (due - received).total_seconds())
-        for received, due, first in rows.answered
-    )
+    samples = tuple(rows.answered)
     sla_lines = _sla_lines(rows.sla, order)
     tickets = sum(rows.by_status.values())
     return Report(
@@ -186,7 +184,7 @@ def build_report(
         sla=_sum_lines(sla_lines),
         sla_by_urgency=sla_lines,
         escalations=tuple(EscalationLine(*e) for e in sorted(rows.escalations)),
-        ack_latency=spread((sent - rec).total_seconds() for rec, sent in rows.acks_sent),
+        ack_latency=spread(rows.ack_seconds),
         acks=_acks(rows.ack_status, tickets),
         confidence=spread(rows.confidences),
         needs_triage=rows.needs_triage,

@@ -49,3 +49,22 @@ def test_promotion_is_followed_and_a_broken_model_is_refused(
     assert any("ALERT keeping model v2" in r.getMessage() for r in caplog.records)
     assert registry.rollback(now=NOW).version == "v2"
     assert registry.rollback(now=NOW).version == "default"
+
+
+def test_gate_decisions_are_audited_and_auto_promotions_roll_back(
+    store: Store, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    copy_model(state, "v2")
+    copy_model(state, "v3")
+    registry = ModelRegistry(store, shipped_dir=shipped("models"), state_dir=state)
+    refused = {"promote": False, "worse": ["critical_recall"], "active_version": "default"}
+    registry.record_gate("v2", refused, now=NOW)
+    registry.record_gate("v3", {"promote": True, "worse": []}, now=NOW + timedelta(minutes=1))
+    registry.activate("v3", now=NOW, action="auto-promote")
+    history = registry.gate_history()
+    assert [(h["version"], h["promote"]) for h in history] == [("v2", False), ("v3", True)]
+    assert history[0]["worse"] == ["critical_recall"]
+    assert history[0]["at"].startswith("2026-11-22T09:00")
+    assert registry.active()[0] == "v3"
+    assert registry.rollback(now=NOW).version == "default"

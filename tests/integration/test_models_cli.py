@@ -15,6 +15,14 @@ SEED = shipped("models") / "training" / "seed.jsonl"
 ENGLISH = shipped("models") / "training" / "train-en.jsonl"
 
 
+def assert_png(path: Path) -> None:
+    from matplotlib import image
+
+    assert path.stat().st_size > 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert image.imread(path).shape[0] > 100
+
+
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mailbot", *args, "--config", str(config)],
@@ -45,15 +53,34 @@ def test_train_promote_evaluate_rollback(offline_config: Path, tmp_path: Path) -
     cv = json.loads((model_dir / "cross_validation.json").read_text())
     assert len(cv["urgency"]["folds"]) == 2
     assert meta["examples"] == 498 and meta["taxonomy"]["urgencies"][0] == "critical"
+    assert 0 < meta["thresholds"]["urgency"]["critical"] < 1
     assert not list((tmp_path / "state" / "models").glob(".*partial*"))
+    assert "confusion (rows: true" in trained.stdout  # the out-of-fold report is printed
+    assert "cross-validated triage: threshold" in trained.stdout
+    assert "macro-F1" in (model_dir / "cv-report.txt").read_text()
+    for head in ("category", "urgency"):
+        assert_png(model_dir / f"cv-confusion-{head}.png")
 
     listed = cli(offline_config, "models", "list").stdout
     active_line = next(line for line in listed.splitlines() if line.startswith("*"))
     assert version in active_line
 
-    report = json.loads(
-        cli(offline_config, "evaluate", "--data", str(ENGLISH), "--format", "json").stdout
+    reports = tmp_path / "reports"
+    evaluated = cli(
+        offline_config,
+        "evaluate",
+        "--data",
+        str(ENGLISH),
+        "--format",
+        "json",
+        "--report-dir",
+        str(reports),
     )
+    report = json.loads(evaluated.stdout)
+    assert json.loads((reports / "report.json").read_text()) == report
+    assert "confusion (rows: true" in (reports / "report.txt").read_text()
+    for head in ("category", "urgency"):
+        assert_png(reports / f"confusion-{head}.png")
     assert report["model"] == version
     assert set(report) >= {"category", "urgency", "model"}
     assert report["category"]["accuracy"] > 0.9  # it was trained on these very rows
@@ -137,3 +164,51 @@ def test_label_corrections_feed_training_from_the_database(
     trained = cli(offline_config, "train", "--data", str(SEED), "--from-db", "--cv", "0")
     assert trained.returncode == 0, trained.stderr
     assert "on 57 examples" in trained.stderr  # the seed's 56 plus the corrected ticket
+
+
+def tiny_subset(path: Path, out: Path) -> Path:
+    """Three emails per category with at least two per urgency: a model that must be worse."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    picked: list[dict[str, str]] = []
+    for category in sorted({r["category"] for r in rows}):
+        picked += [r for r in rows if r["category"] == category][:3]
+    for urgency in ("critical", "high", "normal", "low"):
+        picked += [r for r in rows if r["urgency"] == urgency and r not in picked][:2]
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in picked))
+    return out
+
+
+def test_auto_promotion_gate_promotes_only_a_model_that_is_not_worse(
+    offline_config: Path, tmp_path: Path
+) -> None:
+    from mailbot.adapters.db import make_engine
+    from mailbot.adapters.modelregistry import ModelRegistry
+    from mailbot.adapters.store import Store
+
+    first = cli(offline_config, "train", "--data", str(ENGLISH), "--cv", "0", "--promote")
+    assert first.returncode == 0, first.stderr
+    active = first.stdout.split("promoted ")[1].split(":")[0]
+
+    tiny = tiny_subset(ENGLISH, tmp_path / "tiny.jsonl")
+    worse = cli(offline_config, "train", "--data", str(tiny), "--cv", "0", "--auto-promote")
+    assert worse.returncode == 0, worse.stderr
+    assert "gate failed" in worse.stdout and "not promoted" in worse.stdout
+    assert active in worse.stdout  # the active model's figures are shown too
+    listed = cli(offline_config, "models", "list").stdout
+    assert active in next(line for line in listed.splitlines() if line.startswith("*"))
+
+    # Training is deterministic: the same data gives the same figures, which is not worse.
+    same = cli(offline_config, "train", "--data", str(ENGLISH), "--cv", "0", "--auto-promote")
+    assert same.returncode == 0, same.stderr
+    assert "gate passed" in same.stdout
+    promoted = same.stdout.split("wrote ")[1].split(" in ")[0].rsplit("/", 1)[1]
+    listed = cli(offline_config, "models", "list").stdout
+    assert promoted in next(line for line in listed.splitlines() if line.startswith("*"))
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'state' / 'mailbot.db'}", create=False)
+    registry = ModelRegistry(Store(engine), shipped_dir=tmp_path, state_dir=tmp_path / "state")
+    history = registry.gate_history()
+    engine.dispose()
+    assert [h["promote"] for h in history] == [False, True]
+    assert history[0]["active_version"] == active and history[0]["worse"]
+    assert history[1]["new"] == history[1]["active"]

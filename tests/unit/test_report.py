@@ -32,7 +32,8 @@ from mailbot.reports.text import render_text
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 SINCE, UNTIL = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
 R = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)  # a received_at
-H, M, S = timedelta(hours=1), timedelta(minutes=1), timedelta(seconds=1)
+H = timedelta(hours=1)
+MIN, HOUR = 60.0, 3600.0
 ORDER = ["critical", "high", "normal", "low"]
 
 
@@ -95,8 +96,8 @@ def rows(**changes: object) -> ReportRows:
             ("low", MET, 1),
         ],
         # Responses after 10 min, 30 min, 1 h, 2 h, 5 h, each against a 4 h promise.
-        "answered": [(R, R + 4 * H, R + d) for d in (30 * M, 10 * M, 5 * H, H, 2 * H)],
-        "acks_sent": [(R, R + d * S) for d in (60, 2, 4, 3, 10)],
+        "answered": [(d, 4 * HOUR) for d in (30 * MIN, 10 * MIN, 5 * HOUR, HOUR, 2 * HOUR)],
+        "ack_seconds": [60.0, 2.0, 4.0, 3.0, 10.0],
         "ack_status": {"sent": 5, "dead": 1},
         "confidences": [0.3, 0.35, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99],
         "needs_triage": 3,
