@@ -226,10 +226,17 @@ def top_topics(subjects: Iterable[tuple[str, int]], limit: int = TOP_TOPICS) -> 
             counts[topic] += n
             spellings[topic][subject.strip()] += n
     ranked = sorted((item for item in counts.items() if item[1] >= 2), key=lambda i: (-i[1], i[0]))
-    return tuple(
-        Topic(topic, n, min(spellings[topic].items(), key=lambda s: (-s[1], s[0]))[0])
-        for topic, n in ranked[:limit]
-    )
+    return tuple(Topic(topic, n, _example(spellings[topic])) for topic, n in ranked[:limit])
+
+
+def _example(spellings: Counter[str]) -> str:
+    """The most frequent spelling, preferring one without Re:/Fwd: or a ticket reference."""
+
+    def key(item: tuple[str, int]) -> tuple[bool, int, str]:
+        text, n = item
+        return (normalise_subject(text) != " ".join(text.split()).casefold(), -n, text)
+
+    return min(spellings.items(), key=key)[0]
 
 
 def reason_kind(reason: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,13 +12,11 @@ from mailbot.adapters.store import DueOutbox, Store
 from mailbot.clock import Clock
 from mailbot.domain import OutgoingMail
 from mailbot.errors import PermanentError, TransientError
-from mailbot.logconfig import log_context
 
 log = logging.getLogger(__name__)
 
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
-_REF_IN_MESSAGE_ID = re.compile(r"<([A-Z][A-Z0-9]{0,9}-\d+)\.")
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -78,10 +75,6 @@ class OutboxSender:
             self._unmarked.discard(outbox_id)
 
     async def _send_one(self, row: DueOutbox, result: DrainResult) -> None:
-        with log_context(**_fields(row)):
-            await self._send_tagged(row, result)
-
-    async def _send_tagged(self, row: DueOutbox, result: DrainResult) -> None:
         mail = OutgoingMail(row.message_id, row.sender, row.recipients, row.raw)
         try:
             await self._smtp.send(mail)
@@ -119,9 +112,3 @@ class OutboxSender:
         await asyncio.to_thread(
             self._store.mark_retry, row.id, error=str(exc), next_at=next_at, now=self._clock.now()
         )
-
-
-def _fields(row: DueOutbox) -> dict[str, object]:
-    """Log fields of an outbox row; the ticket ref leads our Message-IDs (<REF.kind.seq.x@d>)."""
-    ref = _REF_IN_MESSAGE_ID.match(row.message_id)
-    return {"outbox_id": row.id, "message_id": row.message_id, "ref": ref and ref.group(1)}

@@ -193,6 +193,13 @@ def test_an_empty_period() -> None:
     assert len(all_charts(r)) == 6  # "no data" charts, so the page has the same shape
 
 
+def test_a_topic_is_shown_as_customers_wrote_it_without_reply_prefixes() -> None:
+    topics = top_topics([("Fwd: Order 770 not filled", 3), ("Order 12 not filled", 1)])
+    assert [(t.topic, t.count, t.example) for t in topics] == [
+        ("order # not filled", 4, "Order 12 not filled")
+    ]
+
+
 def test_top_topics_keeps_ten_and_breaks_ties_by_name() -> None:
     subjects = [(f"topic {chr(97 + i)}", 2) for i in range(12)] + [("Re: TOPIC B", 1)]
     topics = top_topics(subjects)
