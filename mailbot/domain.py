@@ -109,6 +109,28 @@ class Classification:
 
 
 @dataclass(frozen=True, slots=True)
+class Promise:
+    """The response windows a new ticket gets, as computed by core.sla.promise."""
+
+    first_response_due: datetime
+    resolution_due: datetime
+    first_response_hours: float
+    always_open: bool  # counted 24/7: the acknowledgement can say "within N hours"
+    timezone: str  # the business calendar's timezone (IANA key)
+    source: str  # which policy layer set the window, for the explanation
+
+
+@dataclass(frozen=True, slots=True)
+class FaqLink:
+    """A knowledge-base article suggested in an acknowledgement."""
+
+    slug: str
+    title: str
+    url: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """What to do with a message, with the reasons that produced it."""
 
@@ -116,8 +138,9 @@ class Decision:
     ticket_id: int | None
     send_ack: bool
     template: str
-    first_response_due: datetime | None
+    promise: Promise | None  # None for a follow-up
     reasons: tuple[str, ...]
+    needs_triage: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +166,3 @@ class OutgoingMail:
     sender: str
     recipients: tuple[str, ...]
     raw: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Escalation:
-    ticket_id: int
-    level: int
-    due_at: datetime
-    reason: str

@@ -7,14 +7,20 @@ that typos are caught; secrets are SecretStr so they never appear in logs or rep
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import os
 import re
 import tomllib
+from collections.abc import Container
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from mailbot.core.escalation import EscalationPolicy, Step
+from mailbot.core.sla import BusinessCalendar, SenderGroup, SlaPolicy, Windows
 from mailbot.errors import ConfigError
 from mailbot.resources import shipped
 
@@ -88,6 +94,9 @@ class ImapSettings(ServerSettings):
     after_store: Literal["seen", "none", "move"] = "seen"
     move_to: str = "Processed"
     idle: bool = True
+    # "sent": a folder of the team's own sent mail; a message there that threads to a ticket
+    # is an agent's reply (first response kept), never a customer's mail.
+    role: Literal["inbox", "sent"] = "inbox"
     name: str = ""  # a label for logs; [[mailboxes]] entries should set one
     # This mailbox's own first-response windows (e.g. a VIP address); default: [sla].
     first_response_hours: dict[str, float] | None = None
@@ -137,6 +146,7 @@ class MailboxOverride(_Strict):
     after_store: Literal["seen", "none", "move"] | None = None
     move_to: str | None = None
     idle: bool | None = None
+    role: Literal["inbox", "sent"] | None = None
     first_response_hours: dict[str, float] | None = None
     auth: Literal["login", "xoauth2"] | None = None
     oauth2_token_file: Path | None = None
@@ -219,17 +229,220 @@ class RepliesSettings(_Strict):
     # Mail that says it is automatic (Auto-Submitted, lists, bounces, no-reply...) and joins
     # no ticket: "ticket" keeps it as a ticket without an ack; "quarantine" files it as noise.
     robots: Literal["ticket", "quarantine"] = "ticket"
+    help_url: str = ""  # the help centre, shown in acknowledgements when set
+    # Knowledge-base articles suggested in acknowledgements (see templates/README.md).
+    faq: bool = True
+    faq_dir: Path | None = None  # default: kb/ inside the templates folder
+    # An article is shown when its similarity beats the next one's by this much; 0.07 gave
+    # 97 % relevant suggestions on cases the choice never saw (bench/faq.py).
+    faq_margin: float = Field(default=0.07, ge=0.0, le=1.0)
+    faq_max: int = Field(default=3, ge=0, le=3)
 
 
-class SlaSettings(_Strict):
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+class SlaWindowSettings(_Strict):
+    """Windows in hours per urgency; an urgency left out falls through to the next layer."""
+
+    first_response_hours: dict[str, float] = Field(default_factory=dict)
+    resolution_hours: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _positive(self) -> SlaWindowSettings:
+        for hours in (*self.first_response_hours.values(), *self.resolution_hours.values()):
+            if hours <= 0:
+                raise ValueError("response windows must be > 0 hours")
+        return self
+
+    def windows(self) -> Windows:
+        return Windows(dict(self.first_response_hours), dict(self.resolution_hours))
+
+
+class SenderGroupSettings(SlaWindowSettings):
+    name: str
+    # Addresses ("ceo@fund.example") and whole domains ("@fund.example").
+    senders: list[str] = Field(min_length=1)
+
+
+class SlaSettings(SlaWindowSettings):
     first_response_hours: dict[str, float] = Field(
         default_factory=lambda: {"critical": 1.0, "high": 4.0, "normal": 24.0, "low": 72.0}
     )
+    resolution_hours: dict[str, float] = Field(
+        default_factory=lambda: {"critical": 24.0, "high": 24.0, "normal": 72.0, "low": 168.0}
+    )
+    # The business calendar windows are counted in (IANA timezone, local working hours).
+    timezone: str = "UTC"
+    working_hours: dict[str, str] = Field(
+        default_factory=lambda: (
+            {d: "09:00-18:00" for d in _WEEKDAYS[:5]} | {"sat": "closed", "sun": "closed"}
+        )
+    )
+    holidays: list[str] = Field(default_factory=list)  # countries: "KR", "JP", "US-CA", ...
+    closed_dates: list[date] = Field(default_factory=list)
+    always_open: list[str] = Field(default_factory=lambda: ["critical"])  # counted 24/7
+    categories: dict[str, SlaWindowSettings] = Field(default_factory=dict)
+    groups: list[SenderGroupSettings] = Field(default_factory=list)
+    # Where a customer's timezone is not known from their Date header, show due times in the
+    # zone usual for their language (else in the calendar's timezone).
+    language_timezones: dict[str, str] = Field(
+        default_factory=lambda: {"ko": "Asia/Seoul", "ja": "Asia/Tokyo", "zh": "Asia/Shanghai"}
+    )
+
+    @model_validator(mode="after")
+    def _calendar_is_valid(self) -> SlaSettings:
+        for name in (self.timezone, *self.language_timezones.values()):
+            _zone(name)
+        self.opening_hours()  # raises on a malformed day
+        self._holidays()  # raises on an unknown country
+        return self
+
+    def opening_hours(self) -> dict[int, tuple[tuple[int, int], ...]]:
+        unknown = set(self.working_hours) - set(_WEEKDAYS)
+        if unknown:
+            raise ValueError(f"sla.working_hours: unknown day {sorted(unknown)[0]!r} (mon..sun)")
+        return {
+            _WEEKDAYS.index(day): _intervals(day, spec) for day, spec in self.working_hours.items()
+        }
+
+    def policy(self) -> SlaPolicy:
+        return SlaPolicy(
+            defaults=self.windows(),
+            calendar=BusinessCalendar(
+                timezone=_zone(self.timezone),
+                hours=self.opening_hours(),
+                closed=ClosedDates(self._holidays(), frozenset(self.closed_dates)),
+            ),
+            always_open=frozenset(self.always_open),
+            categories={name: w.windows() for name, w in self.categories.items()},
+            groups=tuple(
+                SenderGroup(g.name, frozenset(x.lower() for x in g.senders), g.windows())
+                for g in self.groups
+            ),
+        )
+
+    def _holidays(self) -> list[Container[date]]:
+        import holidays  # imported here: only settings that name countries need it
+
+        calendars: list[Container[date]] = []
+        for code in self.holidays:
+            country, _, subdiv = code.partition("-")
+            try:
+                calendars.append(holidays.country_holidays(country, subdiv=subdiv or None))
+            except NotImplementedError:
+                raise ValueError(f"sla.holidays: no public holidays known for {code!r}") from None
+        return calendars
+
+
+class ClosedDates:
+    """Public holidays of the configured countries (any year, computed on demand) and the
+    custom closed dates."""
+
+    def __init__(self, calendars: list[Container[date]], custom: frozenset[date]) -> None:
+        self._calendars = calendars
+        self._custom = custom
+
+    def __contains__(self, day: object) -> bool:
+        return day in self._custom or any(day in c for c in self._calendars)
+
+
+def _intervals(day: str, spec: str) -> tuple[tuple[int, int], ...]:
+    """ "09:00-12:00, 13:00-18:00" -> ((540, 720), (780, 1080)); "closed" -> ()."""
+    if spec.strip().lower() == "closed":
+        return ()
+    intervals = []
+    for part in spec.split(","):
+        m = _HOURS.match(part.strip())
+        if m is None:
+            raise ValueError(f"sla.working_hours.{day}: {part.strip()!r} is not HH:MM-HH:MM")
+        h1, m1, h2, m2 = map(int, m.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if m1 > 59 or m2 > 59 or not 0 <= start < end <= 1440:
+            raise ValueError(f"sla.working_hours.{day}: {part.strip()!r} is not a valid range")
+        intervals.append((start, end))
+    intervals.sort()
+    if any(a[1] > b[0] for a, b in itertools.pairwise(intervals)):
+        raise ValueError(f"sla.working_hours.{day}: ranges overlap")
+    return tuple(intervals)
+
+
+def _locale(language: str) -> None:
+    """Dates and durations in acknowledgements are formatted with Babel: it must know it."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        raise ValueError(f"taxonomy.languages: {language!r} is not a known locale") from None
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {name!r} (use an IANA name like Asia/Seoul)") from None
+
+
+class MetricsSettings(_Strict):
+    # GET /metrics (Prometheus) and GET /health on this port; 0 turns the endpoint off.
+    port: int = Field(default=0, ge=0, le=65535)
+    host: str = "127.0.0.1"  # loopback only: the figures name no customer, but are not public
+
+    @model_validator(mode="after")
+    def _loopback(self) -> MetricsSettings:
+        if self.port and not is_loopback(self.host):
+            raise ValueError("metrics.host must be a loopback address (put a proxy in front)")
+        return self
+
+
+class AgentSettings(_Strict):
+    # Mail from these addresses or "@domains" is an agent's (e.g. an agent who Cc's support).
+    addresses: list[str] = Field(default_factory=list)
+    # A word in an agent's reply that also resolves the ticket.
+    close_keywords: list[str] = Field(default_factory=lambda: ["#close", "#resolved"])
+
+
+class EscalationLevelSettings(_Strict):
+    level: int = Field(ge=1)
+    after_minutes: float = Field(default=0.0, ge=0)  # after the breach
+    notify: list[str] = Field(default_factory=list)  # email addresses
+    webhook: str = ""  # a URL that gets a JSON POST (e.g. a chat channel's incoming webhook)
 
 
 class EscalationSettings(_Strict):
     check_interval: float = Field(default=60.0, gt=0)
+    # Level 1 (at the breach) tells these addresses, unless [[escalation.levels]] are given.
     notify: list[str] = Field(default_factory=list)
+    warn_fraction: float = Field(default=0.75, gt=0, lt=1)  # warn this far into a window
+    warn_notify: list[str] = Field(default_factory=list)
+    levels: list[EscalationLevelSettings] = Field(default_factory=list)
+    webhook_timeout: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _levels_are_a_ladder(self) -> EscalationSettings:
+        numbers = [lv.level for lv in self.levels]
+        if numbers and numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError("escalation.levels must be numbered 1, 2, 3... in order")
+        delays = [lv.after_minutes for lv in self.levels]
+        if delays != sorted(delays):
+            raise ValueError("escalation.levels: after_minutes must not decrease")
+        for url in (lv.webhook for lv in self.levels):
+            if url and not url.startswith(("https://", "http://127.", "http://localhost")):
+                raise ValueError(f"escalation webhook {url!r} must be https (or loopback)")
+        return self
+
+    def policy(self) -> EscalationPolicy:
+        levels = self.levels or [EscalationLevelSettings(level=1, notify=self.notify)]
+        return EscalationPolicy(
+            warn_fraction=self.warn_fraction,
+            warn_notify=tuple(self.warn_notify),
+            steps=tuple(
+                Step(lv.level, timedelta(minutes=lv.after_minutes), tuple(lv.notify), lv.webhook)
+                for lv in levels
+            ),
+        )
 
 
 class TicketSettings(_Strict):
@@ -257,6 +470,8 @@ class Settings(_Strict):
     replies: RepliesSettings = RepliesSettings()
     sla: SlaSettings = SlaSettings()
     escalation: EscalationSettings = EscalationSettings()
+    agents: AgentSettings = AgentSettings()
+    metrics: MetricsSettings = MetricsSettings()
     tickets: TicketSettings = TicketSettings()
     logging: LoggingSettings = LoggingSettings()
 
@@ -280,13 +495,32 @@ class Settings(_Strict):
         for rule in self.classifier.urgency_rules:
             if rule.urgency not in self.taxonomy.urgencies:
                 raise ValueError(f"classifier.urgency_rules {rule.name!r}: unknown urgency")
+        tables.append(("sla.resolution_hours", self.sla.resolution_hours))
         for where, windows in tables:
             missing = [u for u in self.taxonomy.urgencies if u not in windows]
             if missing:
                 raise ValueError(f"{where} has no window for urgency {missing[0]!r}")
+        self._sla_names_are_known()
         if self.taxonomy.default_language not in self.taxonomy.languages:
             raise ValueError("taxonomy.default_language must be one of taxonomy.languages")
+        for language in self.taxonomy.languages:
+            _locale(language)
         return self
+
+    def _sla_names_are_known(self) -> None:
+        urgencies, sla = set(self.taxonomy.urgencies), self.sla
+        for name in sla.categories:
+            if name not in self.taxonomy.categories:
+                raise ValueError(f"sla.categories.{name}: not a category of the taxonomy")
+        layers = [("sla", sla), *((f"sla.categories.{n}", w) for n, w in sla.categories.items())]
+        layers += [(f"sla.groups ({g.name})", g) for g in sla.groups]
+        for where, w in layers:
+            for urgency in (*w.first_response_hours, *w.resolution_hours, *sla.always_open):
+                if urgency not in urgencies:
+                    raise ValueError(f"{where}: {urgency!r} is not an urgency of the taxonomy")
+        week = sla.opening_hours()
+        if not any(week.values()) and not urgencies <= set(sla.always_open):
+            raise ValueError("sla.working_hours: closed every day; open some hours or use 24/7")
 
     @property
     def state_dir(self) -> Path:
@@ -299,6 +533,10 @@ class Settings(_Strict):
     @property
     def templates_dir(self) -> Path:
         return self.paths.templates_dir or shipped("templates")
+
+    @property
+    def faq_dir(self) -> Path:
+        return self.replies.faq_dir or self.templates_dir / "kb"
 
     @property
     def models_dir(self) -> Path:

@@ -10,12 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
 from mailbot.adapters.tables import (
     AuditEvent,
-    EscalationRow,
     InboxMessage,
     MailboxState,
     Outbox,
@@ -191,7 +190,7 @@ class Store:
         render_ack: Callable[[TicketView], OutgoingMail] | None,
     ) -> str:
         """New ticket + its first message + (optional) ack in the outbox + audit, one commit."""
-        assert d.first_response_due is not None
+        assert d.promise is not None
         with translate_db_errors(), self._session() as s:
             ticket = Ticket(
                 ref=f"pending-{inbox_id}",
@@ -207,8 +206,10 @@ class Store:
                 model_version=c.model_version,
                 explanation=_explanation(c, d),
                 received_at=received,
-                first_response_due=d.first_response_due,
+                first_response_due=d.promise.first_response_due,
+                resolution_due=d.promise.resolution_due,
                 created_at=now,
+                next_escalation_at=received,  # the next scan works out the real time
             )
             s.add(ticket)
             s.flush()  # assigns the id the reference is made from
@@ -241,6 +242,7 @@ class Store:
                 raise LookupError(f"ticket {ticket_id} vanished")
             if kind == "follow_up" and ticket.status == TicketStatus.RESOLVED:
                 ticket.status, ticket.resolved_at = TicketStatus.OPEN, None
+                ticket.next_escalation_at = now
                 s.add(ticket)
             _add_customer_message(s, ticket_id, inbox_id, mail, kind, now)
             _finish_inbox(s, inbox_id, ticket_id, now)
@@ -327,9 +329,10 @@ class Store:
             )
             s.commit()
 
-    # --- escalation ---------------------------------------------------------------------
+    # --- status ---------------------------------------------------------------------------
     def unanswered_open_tickets(self, now: datetime) -> list[tuple[int, datetime, int]]:
-        """(id, first_response_due, escalation_level) of open tickets due by `now`."""
+        """(id, first_response_due, escalation_level) of open tickets due by `now` and not
+        yet answered (the daemon's status line counts them)."""
         with translate_db_errors(), self._session() as s:
             rows = s.exec(
                 select(Ticket.id, Ticket.first_response_due, Ticket.escalation_level).where(
@@ -339,31 +342,6 @@ class Store:
                 )
             ).all()
             return [(tid or 0, due, level) for tid, due, level in rows]
-
-    def record_escalation(
-        self, ticket_id: int, level: int, due_at: datetime, reason: str, *, now: datetime
-    ) -> bool:
-        """Insert the escalation once; False when it was already recorded."""
-        try:
-            with translate_db_errors(), self._session() as s:
-                s.add(
-                    EscalationRow(
-                        ticket_id=ticket_id,
-                        level=level,
-                        due_at=due_at,
-                        reason=reason,
-                        created_at=now,
-                    )
-                )
-                ticket = s.get(Ticket, ticket_id)
-                if ticket is not None and ticket.escalation_level < level:
-                    ticket.escalation_level = level
-                    s.add(ticket)
-                add_audit(s, now, "escalated", ticket_id, None, {"level": level, "reason": reason})
-                s.commit()
-                return True
-        except IntegrityError:
-            return False
 
     # --- reading, for the CLI -----------------------------------------------------------
     def tickets(self, limit: int = 100) -> list[Ticket]:

@@ -94,10 +94,14 @@ class Ticket(SQLModel, table=True):
     explanation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     received_at: datetime = _ts()
     first_response_due: datetime = _ts(index=True)
+    resolution_due: datetime | None = _ts(nullable=True, index=True)  # None: before 0005
     first_response_at: datetime | None = _ts(nullable=True)
     resolved_at: datetime | None = _ts(nullable=True)
     escalation_level: int = 0
     created_at: datetime = _ts()
+    assignee: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # When the escalation scan should look at this ticket next; NULL once nothing can fire.
+    next_escalation_at: datetime | None = _ts(nullable=True, index=True)
 
 
 class TicketMessage(SQLModel, table=True):
@@ -148,14 +152,24 @@ class Outbox(SQLModel, table=True):
 
 class EscalationRow(SQLModel, table=True):
     __tablename__ = "escalation"
-    __table_args__ = (UniqueConstraint("ticket_id", "level", "due_at"),)
+    __table_args__ = (UniqueConstraint("ticket_id", "target", "level", "due_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(index=True)
+    # "first_response" | "resolution"; level 0 is the warning before the due time.
+    target: str = Field(
+        default="first_response",
+        sa_column=Column(Text, nullable=False, server_default="first_response"),
+    )
     level: int
     due_at: datetime = _ts()
     reason: str = ""
     created_at: datetime = _ts()
+    webhook: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    webhook_sent_at: datetime | None = _ts(nullable=True)
+    webhook_error: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default="")
+    )
 
 
 class AuditEvent(SQLModel, table=True):

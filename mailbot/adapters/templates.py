@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,126 @@ class FileTemplates:
             return self._env.get_template(path).render(context).strip()
         except jinja2.TemplateError as exc:
             raise TemplateError(f"{path}: {exc.__class__.__name__}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding of `check_templates`: where, what, and whether it blocks (error)."""
+
+    path: str  # relative to the templates folder, with ":line" when known
+    message: str
+    error: bool = True
+
+    def __str__(self) -> str:
+        return f"{'error' if self.error else 'warning'}: {self.path}: {self.message}"
+
+
+def check_templates(
+    root: Path,
+    *,
+    categories: Sequence[str],
+    languages: Sequence[str],
+    samples: Callable[[str, str], Sequence[Mapping[str, Any]]],
+) -> list[Problem]:
+    """Everything an admin's edit can break, found before a customer sees it: syntax errors,
+    undefined variables, missing languages or categories, empty output; file:line each."""
+    if not root.is_dir():
+        return [Problem(str(root), "templates folder does not exist")]
+    env = make_environment(root)
+    problems = _syntax_problems(root, env)
+    broken = {p.path.split(":")[0] for p in problems}
+    for language in languages:
+        problems += _missing(root, language, categories)
+        for name in ("default", *categories):
+            for suffix in (".txt.j2", ".html.j2"):
+                path = f"{language}/{name}{suffix}"
+                if (root / path).is_file() and path not in broken:
+                    problems += _render_problems(env, path, samples(language, name))
+        subject = f"{language}/_subject.txt.j2"
+        if (root / subject).is_file() and subject not in broken:
+            templated = [
+                {**s, "template": n} for n in ("default", *categories) for s in samples(language, n)
+            ]
+            problems += _render_problems(env, subject, templated)
+    problems += _strays(root, categories, languages)
+    return problems
+
+
+def _syntax_problems(root: Path, env: SandboxedEnvironment) -> list[Problem]:
+    problems = []
+    for path in sorted(root.rglob("*.j2")):
+        name = path.relative_to(root).as_posix()
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            where = exc.name or name
+            problems.append(Problem(f"{where}:{exc.lineno}", f"syntax error: {exc.message}"))
+        except UnicodeDecodeError:
+            problems.append(Problem(name, "not UTF-8 text"))
+    return problems
+
+
+def _missing(root: Path, language: str, categories: Sequence[str]) -> list[Problem]:
+    if not (root / language).is_dir():
+        return [Problem(f"{language}/", f"no templates for language {language!r}")]
+    problems = [
+        Problem(f"{language}/{name}", "missing")
+        for name in ("_subject.txt.j2", "default.txt.j2", "default.html.j2")
+        if not (root / language / name).is_file()
+    ]
+    for category in categories:
+        for suffix in (".txt.j2", ".html.j2"):
+            if not (root / language / f"{category}{suffix}").is_file():
+                problems.append(
+                    Problem(
+                        f"{language}/{category}{suffix}",
+                        "missing: tickets of this category get the default template",
+                    )
+                )
+    return problems
+
+
+def _render_problems(
+    env: SandboxedEnvironment, path: str, samples: Sequence[Mapping[str, Any]]
+) -> list[Problem]:
+    for sample in samples:
+        try:
+            out = env.get_template(path).render(sample)
+        except jinja2.TemplateError as exc:
+            where = _template_line(exc) or path
+            return [Problem(where, f"{exc.__class__.__name__}: {exc}")]
+        except Exception as exc:  # a sandbox violation or a filter crashing on a value
+            return [Problem(_template_line(exc) or path, f"{exc.__class__.__name__}: {exc}")]
+        if not out.strip():
+            return [Problem(path, "renders to nothing")]
+        ref = str(sample["ticket"]["ref"])
+        if not path.endswith("_subject.txt.j2") and ref not in out:
+            return [Problem(path, "never shows ticket.ref: replies will not join the case", False)]
+    return []
+
+
+def _template_line(exc: BaseException) -> str | None:
+    """'en/trading.txt.j2:12' from the traceback (jinja maps frames to template lines)."""
+    where = None
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            where = f"{Path(filename).parent.name}/{Path(filename).name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+def _strays(root: Path, categories: Sequence[str], languages: Sequence[str]) -> list[Problem]:
+    """Files the daemon will never use: usually a misspelt category or language."""
+    known = {"default", *categories}
+    problems = []
+    for path in sorted(root.glob("*/*.j2")):
+        language, stem = path.parent.name, path.name.split(".")[0]
+        if language not in languages:
+            problems.append(Problem(f"{language}/{path.name}", "not a configured language", False))
+        elif not stem.startswith("_") and stem not in known:
+            problems.append(
+                Problem(f"{language}/{path.name}", f"{stem!r} is not a category: never used", False)
+            )
+    return problems

@@ -11,6 +11,7 @@ from mailbot.cli.models import evaluate, label, models, train
 from mailbot.cli.quarantine import quarantine, reprocess
 from mailbot.cli.report import report
 from mailbot.cli.run import run
+from mailbot.cli.templates import templates
 from mailbot.cli.tickets import tickets
 
 
@@ -30,6 +31,7 @@ cli.add_command(evaluate)
 cli.add_command(models)
 cli.add_command(label)
 cli.add_command(report)
+cli.add_command(templates)
 cli.add_command(doctor)
 
 

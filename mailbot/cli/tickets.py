@@ -13,6 +13,7 @@ from tabulate import tabulate
 from mailbot.adapters.db import make_engine
 from mailbot.adapters.store import Store
 from mailbot.adapters.tables import Outbox, Ticket, TicketMessage
+from mailbot.cli.agents import register as register_agent_commands
 from mailbot.cli.common import config_option, exits, load
 from mailbot.errors import MailbotError
 
@@ -43,9 +44,11 @@ def ticket_summary(t: Ticket) -> dict[str, Any]:
         "needs_triage": t.needs_triage,
         "received_at": iso(t.received_at),
         "first_response_due": iso(t.first_response_due),
+        "resolution_due": iso(t.resolution_due),
         "first_response_at": iso(t.first_response_at),
         "resolved_at": iso(t.resolved_at),
         "escalation_level": t.escalation_level,
+        "assignee": t.assignee,
     }
 
 
@@ -149,6 +152,7 @@ def _show_text(doc: dict[str, Any]) -> str:
             "needs_triage",
             "received_at",
             "first_response_due",
+            "resolution_due",
             "first_response_at",
             "escalation_level",
         )
@@ -177,3 +181,6 @@ def _clip(value: Any, width: int = 48) -> Any:
     if isinstance(value, str) and len(value) > width:
         return value[: width - 1] + "…"
     return value
+
+
+register_agent_commands(tickets)

@@ -1,11 +1,10 @@
-"""Classification + thread + loop verdict + now -> Decision, with its reasons."""
+"""Classification + thread + loop verdict + SLA policy -> Decision, with its reasons."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
-from mailbot.core.sla import first_response_due
+from mailbot.core.sla import SlaPolicy, Windows, promise
 from mailbot.domain import Action, Classification, Decision, LoopVerdict, ThreadMatch
 
 
@@ -15,8 +14,10 @@ def decide(
     verdict: LoopVerdict,
     *,
     received: datetime,
-    windows_hours: Mapping[str, float],
+    sender: str,
+    sla: SlaPolicy,
     triage_threshold: float,
+    mailbox_windows: Windows | None = None,
 ) -> Decision:
     """A follow-up joins its ticket silently; a new request gets a ticket and maybe an ack."""
     if match.ticket_id is not None:
@@ -25,19 +26,32 @@ def decide(
             ticket_id=match.ticket_id,
             send_ack=False,
             template="",
-            first_response_due=None,
+            promise=None,
             reasons=(f"follow-up: {match.reason}", "follow-ups get no new acknowledgement"),
         )
     triage = classification.confidence < triage_threshold
     reasons = [match.reason, *classification.explanation]
     if triage:
-        reasons.append(f"confidence {classification.confidence:.2f} < {triage_threshold}: triage")
+        reasons.append(
+            f"confidence {classification.confidence:.2f} < {triage_threshold}: needs triage, "
+            f"generic acknowledgement ({classification.category} kept as a suggestion)"
+        )
+    promised = promise(
+        sla,
+        received=received,
+        category=classification.category,
+        urgency=classification.urgency,
+        sender=sender,
+        mailbox=mailbox_windows,
+    )
+    reasons.append(f"sla: {promised.source}")
     reasons.append("ack: yes" if verdict.may_reply else f"no ack: {verdict.reason}")
     return Decision(
         action=Action.NEW_TICKET,
         ticket_id=None,
         send_ack=verdict.may_reply,
         template="default" if triage else classification.category,
-        first_response_due=first_response_due(received, classification.urgency, windows_hours),
+        promise=promised,
         reasons=tuple(reasons),
+        needs_triage=triage,
     )

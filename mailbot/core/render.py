@@ -6,13 +6,17 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
-from mailbot.domain import OutgoingMail, TicketView
+from babel import Locale
+from babel.dates import format_skeleton, format_time, format_timedelta
+
+from mailbot.domain import FaqLink, OutgoingMail, Promise, TicketView
 
 # C0/C1 controls, DEL, and Unicode line/paragraph separators: none may reach a header.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -49,9 +53,19 @@ def make_message_id(ref: str, kind: str, seq: int, domain: str) -> str:
     return f"<{ref}.{kind}.{seq}.{digest}@{domain}>"
 
 
-def ack_context(view: TicketView, *, team: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class AckExtras:
+    """What an acknowledgement says beyond the ticket: the promise and the self-help links."""
+
+    promise: Promise
+    zone: tzinfo  # where the customer is, as far as we know (see customer_zone)
+    faq: tuple[FaqLink, ...] = ()
+    help_url: str = ""
+    needs_triage: bool = False
+
+
+def ack_context(view: TicketView, extras: AckExtras, *, team: str) -> dict[str, Any]:
     """What templates may use (documented in templates/README.md)."""
-    hours = (view.first_response_due - view.received_at).total_seconds() / 3600
     return {
         "ticket": {
             "ref": view.ref,
@@ -61,13 +75,74 @@ def ack_context(view: TicketView, *, team: str) -> dict[str, Any]:
             "language": view.language,
             "customer_name": header_safe(view.customer_name, 100),
             "customer_address": view.customer_address,
+            "needs_triage": extras.needs_triage,
         },
-        "promise": {
-            "hours": round(hours, 1) if hours % 1 else int(hours),
-            "due_utc": view.first_response_due.strftime("%Y-%m-%d %H:%M UTC"),
-        },
+        "promise": promise_context(extras.promise, view.language, extras.zone),
+        "faq": [{"title": header_safe(f.title), "url": f.url} for f in extras.faq],
+        "help_url": extras.help_url,
         "team": team,
     }
+
+
+def promise_context(promise: Promise, language: str, zone: tzinfo) -> dict[str, Any]:
+    """The promise in the customer's language: a duration ("4시간") for windows counted
+    around the clock, a local due time ("11월 24일 (화) 10:00 (KST)") for business hours."""
+    due = promise.first_response_due
+    hours = promise.first_response_hours
+    return {
+        "kind": "within" if promise.always_open else "by",
+        "duration": _duration(hours, language),
+        "due": _local_time(due, language, zone),
+        "hours": int(hours) if float(hours).is_integer() else round(hours, 2),
+        "due_utc": due.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "timezone": _zone_name(due, zone),
+    }
+
+
+def _duration(hours: float, language: str) -> str:
+    window = timedelta(hours=hours)
+    whole = float(hours).is_integer()
+    # Whole hours up to two days read best as hours ("24 hours"); the rest in days or minutes.
+    return format_timedelta(
+        window,
+        threshold=2 if whole else 10**9,
+        granularity="hour" if whole else "minute",
+        locale=language,
+    )
+
+
+def _local_time(moment: datetime, language: str, zone: tzinfo) -> str:
+    locale = Locale.parse(language)
+    day = format_skeleton("MMMMEd", moment, tzinfo=zone, locale=locale)
+    clock = format_time(moment, "HH:mm", tzinfo=zone, locale=locale)
+    return (
+        f"{str(locale.datetime_formats['medium']).format(clock, day)} ({_zone_name(moment, zone)})"
+    )
+
+
+def _zone_name(moment: datetime, zone: tzinfo) -> str:
+    return moment.astimezone(zone).tzname() or "UTC"
+
+
+def customer_zone(
+    mail_date: datetime | None,
+    language: str,
+    *,
+    language_zones: Mapping[str, str],
+    calendar_zone: str,
+) -> tzinfo:
+    """The zone to show times in. The Date header's offset says where the customer's clock
+    is; a named zone with that offset (their language's usual one, or the calendar's) gives a
+    familiar name like KST. A +0000 header is treated as unknown: many servers stamp UTC."""
+    usual = ZoneInfo(language_zones[language]) if language in language_zones else None
+    offset = mail_date.utcoffset() if mail_date is not None else None
+    if not offset:
+        return usual or ZoneInfo(calendar_zone)
+    assert mail_date is not None
+    for candidate in (usual, ZoneInfo(calendar_zone)):
+        if candidate is not None and mail_date.astimezone(candidate).utcoffset() == offset:
+            return candidate
+    return timezone(offset)
 
 
 def render_ack(
@@ -79,10 +154,11 @@ def render_ack(
     in_reply_to: str,
     references: tuple[str, ...],
     now: datetime,
+    extras: AckExtras,
     seq: int = 1,
 ) -> OutgoingMail:
     """The acknowledgement for a new ticket as wire bytes."""
-    parts = renderer.render(view.language, template, ack_context(view, team=sender.name))
+    parts = renderer.render(view.language, template, ack_context(view, extras, team=sender.name))
     domain = sender.address.rsplit("@", 1)[-1]
     message_id = make_message_id(view.ref, "ack", seq, domain)
     msg = EmailMessage(policy=policy.SMTP)
@@ -107,3 +183,101 @@ def render_ack(
         recipients=(view.customer_address,),
         raw=msg.as_bytes(),
     )
+
+
+def sample_contexts(
+    language: str, category: str, *, received: datetime, team: str = "Support"
+) -> list[dict[str, Any]]:
+    """Contexts shaped exactly like production ones, covering the branches templates take:
+    both promise kinds, with and without FAQ links, name, subject and help URL."""
+    due = received + timedelta(hours=4)
+    contexts = []
+    for variant in range(4):
+        full = variant % 2 == 0
+        view = TicketView(
+            ref="MB-000123",
+            customer_address="jane@example.com",
+            customer_name="Jane Doe" if full else "",
+            subject="Deposit not credited <b>{{ 7*7 }}</b>" if full else "",
+            category=category,
+            urgency="critical" if variant < 2 else "normal",
+            language=language,
+            received_at=received,
+            first_response_due=due,
+        )
+        promised = Promise(due, due + timedelta(days=1), 4.0, variant < 2, "Asia/Seoul", "sample")
+        faq = (
+            FaqLink("deposit", "Why is my deposit not credited?", "https://help.example/d", 0.5),
+            FaqLink("network", "Choosing the right network", "https://help.example/n", 0.4),
+        )
+        extras = AckExtras(
+            promise=promised,
+            zone=ZoneInfo("Asia/Seoul"),
+            faq=faq if full else (),
+            help_url="https://help.example" if variant in (0, 3) else "",
+            needs_triage=category == "default",
+        )
+        contexts.append(ack_context(view, extras, team=team))
+    return contexts
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFacts:
+    """What an escalation digest says about a ticket (customer text already shortened)."""
+
+    ref: str
+    customer: str
+    subject: str
+    category: str
+    urgency: str
+    language: str
+    assignee: str
+    opening_lines: str
+
+
+def render_digest(
+    facts: DigestFacts,
+    *,
+    headline: str,
+    level: int,
+    target: str,
+    sender: Sender,
+    recipients: tuple[str, ...],
+    seq: int,
+    now: datetime,
+) -> OutgoingMail:
+    """A short internal email: which promise is at risk, for whom, and how to act on it."""
+    kind = "warning" if level == 0 else f"escalation L{level}"
+    lines = [
+        f"{facts.ref}: {headline}",
+        "",
+        f"customer:  {header_safe(facts.customer)}",
+        f"subject:   {header_safe(facts.subject)}",
+        f"category:  {facts.category}    urgency: {facts.urgency}    language: {facts.language}",
+        f"assigned:  {facts.assignee or '(nobody)'}",
+        "",
+        "The customer wrote:",
+        *(f"> {line}" for line in facts.opening_lines.splitlines()),
+        "",
+        f"Reply to the customer keeping [{facts.ref}] in the subject (or Cc this mailbox), "
+        f"or record it with `mailbot tickets respond {facts.ref}`; "
+        f"`mailbot tickets close {facts.ref}` when it is solved.",
+    ]
+    domain = sender.address.rsplit("@", 1)[-1]
+    message_id = make_message_id(facts.ref, f"esc-{target}-{level}", seq, domain)
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = formataddr((header_safe(sender.name, 100), sender.address))
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = header_safe(f"[{facts.ref}] {kind}: {headline}", 300)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content("\n".join(lines))
+    return OutgoingMail(message_id, sender.address, recipients, msg.as_bytes())
+
+
+def opening_lines(text: str, *, lines: int = 6, width: int = 300) -> str:
+    """The first non-empty lines of the customer's message, for a digest."""
+    kept = [header_safe(line, width) for line in text.splitlines() if line.strip()]
+    return "\n".join(kept[:lines])

@@ -12,22 +12,27 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from mailbot.adapters.db import make_engine, migrate
+from mailbot.adapters.knowledge import load_articles
 from mailbot.adapters.language import make_detector
 from mailbot.adapters.modelregistry import ActiveModel, ModelRegistry
 from mailbot.adapters.smtp import SmtpSender
 from mailbot.adapters.store import Store
 from mailbot.adapters.systemd import Notifier
 from mailbot.adapters.templates import FileTemplates
+from mailbot.adapters.workflow import Workflow
 from mailbot.clock import Clock, SystemClock
 from mailbot.core.classify import ClassifyPolicy
+from mailbot.core.faq import FaqIndex, FaqPolicy
 from mailbot.core.render import Sender
 from mailbot.core.rules import compile_rule
+from mailbot.core.sla import Windows
+from mailbot.domain import FaqLink
 from mailbot.errors import MailbotError, TransientError
 from mailbot.logconfig import bind, configure_from, log_context
-from mailbot.runners.escalate import Escalator
+from mailbot.runners.escalate import EscalationConfig, Escalator
 from mailbot.runners.ingest import Ingestor
 from mailbot.runners.outbox import OutboxSender
-from mailbot.runners.process import ProcessConfig, Processor
+from mailbot.runners.process import ProcessConfig, Processor, no_suggestions
 from mailbot.runners.supervise import (
     Health,
     Outage,
@@ -70,10 +75,29 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
         ingestors=[Ingestor(box, store, clock) for box in settings.effective_mailboxes()],
         processor=build_processor(settings, store, clock),
         outbox=OutboxSender(store, smtp, clock),
-        escalator=Escalator(store, clock),
+        escalator=Escalator(
+            Workflow(engine),
+            EscalationConfig(
+                settings.escalation.policy(),
+                Sender(settings.smtp.from_address, settings.smtp.from_name, None),
+                webhook_timeout=settings.escalation.webhook_timeout,
+            ),
+            clock,
+        ),
         smtp=smtp,
         clock=clock,
     )
+
+
+def build_faq(settings: Settings) -> Callable[[str, str], tuple[FaqLink, ...]]:
+    """The knowledge-base matcher; without articles (or with faq off) it suggests nothing."""
+    replies = settings.replies
+    articles = load_articles(settings.faq_dir) if replies.faq and replies.faq_max else []
+    if not articles:
+        return no_suggestions
+    index = FaqIndex(articles, FaqPolicy(margin=replies.faq_margin, limit=replies.faq_max))
+    log.info("%d knowledge-base articles for suggestions", len(index))
+    return index.suggest
 
 
 def build_processor(settings: Settings, store: Store, clock: Clock) -> Processor:
@@ -86,18 +110,26 @@ def build_processor(settings: Settings, store: Store, clock: Clock) -> Processor
     sender = Sender(settings.smtp.from_address, settings.smtp.from_name, settings.smtp.reply_to)
     return Processor(
         store,
+        suggest=build_faq(settings),
         model=model,
         detect_language=make_detector(tax.languages),
         renderer=FileTemplates(settings.templates_dir, default_language=tax.default_language),
         config=ProcessConfig(
             sender=sender,
             own_addresses=tuple({settings.smtp.from_address, *(box.username for box in mailboxes)}),
-            windows_hours=dict(settings.sla.first_response_hours),
+            sla=settings.sla.policy(),
             mailbox_windows={
-                (box.account, box.folder): dict(box.first_response_hours)
+                (box.account, box.folder): Windows(dict(box.first_response_hours))
                 for box in mailboxes
                 if box.first_response_hours
             },
+            language_zones=dict(settings.sla.language_timezones),
+            help_url=settings.replies.help_url,
+            agent_addresses=frozenset(a.lower() for a in settings.agents.addresses),
+            sent_mailboxes=frozenset(
+                (box.account, box.folder) for box in mailboxes if box.role == "sent"
+            ),
+            close_keywords=tuple(settings.agents.close_keywords),
             classify_policy=ClassifyPolicy(
                 tuple(tax.languages),
                 tax.default_language,

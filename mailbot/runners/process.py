@@ -15,14 +15,26 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from mailbot.adapters.store import AlreadyProcessed, PendingInbox, Store
+from mailbot.adapters.workflow import Workflow
 from mailbot.clock import Clock
 from mailbot.core.autoreply import loop_verdict
-from mailbot.core.classify import ClassifyPolicy, TextModel, classify
+from mailbot.core.classify import ClassifyPolicy, TextModel, classify, model_text
 from mailbot.core.correlate import candidate_ids, candidate_refs, correlate, ref_pattern
 from mailbot.core.decide import decide
 from mailbot.core.parse import parse
-from mailbot.core.render import Sender, TemplateRenderer, render_ack
-from mailbot.domain import Action, LoopVerdict, OutgoingMail, ParsedMail, ThreadMatch, TicketView
+from mailbot.core.render import AckExtras, Sender, TemplateRenderer, customer_zone, render_ack
+from mailbot.core.sla import SlaPolicy, Windows
+from mailbot.domain import (
+    Action,
+    Classification,
+    Decision,
+    FaqLink,
+    LoopVerdict,
+    OutgoingMail,
+    ParsedMail,
+    ThreadMatch,
+    TicketView,
+)
 from mailbot.errors import TemplateError, TransientError
 
 log = logging.getLogger(__name__)
@@ -32,7 +44,7 @@ log = logging.getLogger(__name__)
 class ProcessConfig:
     sender: Sender
     own_addresses: tuple[str, ...]
-    windows_hours: dict[str, float]
+    sla: SlaPolicy
     classify_policy: ClassifyPolicy
     ref_prefix: str
     triage_threshold: float = 0.0
@@ -41,8 +53,21 @@ class ProcessConfig:
     quarantine_noise: bool = False
     max_bytes: int = 40 * 1024 * 1024
     # (account, folder) -> that mailbox's own first-response windows (e.g. a VIP address).
-    mailbox_windows: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
+    mailbox_windows: dict[tuple[str, str], Windows] = field(default_factory=dict)
+    # Show due times in these zones when the customer's Date header does not say (see
+    # core.render.customer_zone).
+    language_zones: dict[str, str] = field(default_factory=dict)
+    help_url: str = ""
+    # Agents: their addresses and "@domains", the (account, folder)s of sent mail, and the
+    # words in a reply that also resolve the ticket.
+    agent_addresses: frozenset[str] = frozenset()
+    sent_mailboxes: frozenset[tuple[str, str]] = frozenset()
+    close_keywords: tuple[str, ...] = ()
     batch: int = 200
+
+
+def no_suggestions(text: str, language: str) -> tuple[FaqLink, ...]:
+    return ()
 
 
 class Processor:
@@ -55,8 +80,11 @@ class Processor:
         renderer: TemplateRenderer,
         config: ProcessConfig,
         clock: Clock,
+        suggest: Callable[[str, str], tuple[FaqLink, ...]] = no_suggestions,
     ) -> None:
         self._store = store
+        self._workflow = Workflow(store.engine)
+        self._suggest = suggest
         self._model = model
         self._detect = detect_language
         self._renderer = renderer
@@ -108,6 +136,8 @@ class Processor:
         now = self._clock.now()
         mail = parse(row.raw, max_bytes=self._cfg.max_bytes)
         match = self._thread(mail, now)
+        if self._from_agent(row, mail):
+            return self._agent_mail(row, mail, match, now), False
         verdict = self._verdict(mail, now)
         if match.ticket_id is None and verdict.robot and self._cfg.quarantine_noise:
             self._store.quarantine(row.id, f"noise: {verdict.reason}", now=now)
@@ -123,9 +153,9 @@ class Processor:
             match,
             verdict,
             received=row.fetched_at,
-            windows_hours=self._cfg.mailbox_windows.get(
-                (row.account, row.mailbox), self._cfg.windows_hours
-            ),
+            sender=mail.from_address,
+            sla=self._cfg.sla,
+            mailbox_windows=self._cfg.mailbox_windows.get((row.account, row.mailbox)),
             triage_threshold=self._cfg.triage_threshold,
         )
         if decision.action is Action.FOLLOW_UP:
@@ -135,7 +165,9 @@ class Processor:
                 row.id, decision.ticket_id, mail, decision, now=now, kind=kind
             )
             return f"{kind} on {ref} ({match.reason})", False
-        renderer = self._ack_renderer(mail, decision.template, now) if decision.send_ack else None
+        renderer = (
+            self._ack_renderer(mail, classification, decision, now) if decision.send_ack else None
+        )
         ref = self._store.open_ticket(
             row.id,
             mail,
@@ -143,11 +175,34 @@ class Processor:
             decision,
             received=row.fetched_at,
             now=now,
-            needs_triage=decision.template == "default",
+            needs_triage=decision.needs_triage,
             render_ack=renderer,
         )
         c = classification
         return f"ticket {ref} {c.category}/{c.urgency}/{c.language}", renderer is not None
+
+    def _from_agent(self, row: PendingInbox, mail: ParsedMail) -> bool:
+        if (row.account, row.mailbox) in self._cfg.sent_mailboxes:
+            return True
+        sender = mail.from_address.lower()
+        domain = "@" + sender.rpartition("@")[2]
+        return sender in self._cfg.agent_addresses or domain in self._cfg.agent_addresses
+
+    def _agent_mail(
+        self, row: PendingInbox, mail: ParsedMail, match: ThreadMatch, now: datetime
+    ) -> str:
+        """An agent's reply keeps the ticket's first-response promise; nothing else does."""
+        automatic = mail.header("auto-submitted").strip().lower() not in ("", "no")
+        if automatic:  # our own acknowledgements and digests, seen again in the Sent folder
+            self._store.quarantine(row.id, "noise: our own automatic mail", now=now)
+            return "our own automatic mail, set aside"
+        if match.ticket_id is None:
+            self._store.quarantine(row.id, "agent mail that joins no ticket", now=now)
+            return "agent mail joining no ticket, set aside"
+        words = f"{mail.subject}\n{mail.new_text or mail.text}".lower()
+        close = any(k.lower() in words for k in self._cfg.close_keywords)
+        ref = self._workflow.agent_reply(row.id, match.ticket_id, mail, now=now, close=close)
+        return f"agent reply on {ref}{' (closed)' if close else ''} ({match.reason})"
 
     def _thread(self, mail: ParsedMail, now: datetime) -> ThreadMatch:
         by_id, by_ref = self._store.thread_lookup(
@@ -173,8 +228,23 @@ class Processor:
         )
 
     def _ack_renderer(
-        self, mail: ParsedMail, template: str, now: datetime
+        self, mail: ParsedMail, classification: Classification, decision: Decision, now: datetime
     ) -> Callable[[TicketView], OutgoingMail]:
+        assert decision.promise is not None
+        language = classification.language
+        extras = AckExtras(
+            promise=decision.promise,
+            zone=customer_zone(
+                mail.date,
+                language,
+                language_zones=self._cfg.language_zones,
+                calendar_zone=decision.promise.timezone,
+            ),
+            faq=self._suggest(model_text(mail), language),
+            help_url=self._cfg.help_url,
+            needs_triage=decision.needs_triage,
+        )
+        template = decision.template
         ack = functools.partial(
             render_ack,
             renderer=self._renderer,
@@ -182,6 +252,7 @@ class Processor:
             in_reply_to=mail.message_id,
             references=mail.references,
             now=now,
+            extras=extras,
         )
 
         def render(view: TicketView) -> OutgoingMail:

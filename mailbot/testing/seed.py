@@ -7,7 +7,15 @@ from datetime import datetime, timedelta
 
 from mailbot.adapters.store import Store
 from mailbot.core.parse import message_id_of, parse
-from mailbot.domain import Action, Classification, Decision, FetchedMail, OutgoingMail, TicketView
+from mailbot.domain import (
+    Action,
+    Classification,
+    Decision,
+    FetchedMail,
+    OutgoingMail,
+    Promise,
+    TicketView,
+)
 
 
 def customer_raw(n: int, *, subject: str = "s", body: str = "hi") -> bytes:
@@ -39,9 +47,9 @@ def seed_tickets(
     store.store_fetched("a", "INBOX", 1, mails, [message_id_of(r) for r in raws], now=now)
     refs = []
     for row in store.pending_inbox(len(raws)):
-        decision = Decision(
-            Action.NEW_TICKET, None, acknowledge, category, now + timedelta(hours=4), ("seeded",)
-        )
+        due = now + timedelta(hours=4)
+        promise = Promise(due, due + timedelta(hours=20), 4.0, True, "UTC", "seeded")
+        decision = Decision(Action.NEW_TICKET, None, acknowledge, category, promise, ("seeded",))
         refs.append(
             store.open_ticket(
                 row.id,

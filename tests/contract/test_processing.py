@@ -17,11 +17,13 @@ from mailbot.clock import FrozenClock
 from mailbot.core.classify import ClassifyPolicy
 from mailbot.core.parse import message_id_of
 from mailbot.core.render import Sender
+from mailbot.core.sla import ALWAYS_OPEN, SlaPolicy, Windows
 from mailbot.domain import FetchedMail
 from mailbot.resources import shipped
 from mailbot.runners.process import ProcessConfig, Processor
 
 START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+WINDOWS = {"critical": 1.0, "high": 4.0, "normal": 24.0, "low": 72.0}
 
 
 class FixedModel:
@@ -43,7 +45,7 @@ def processor(store: Store, clock: FrozenClock, **overrides: object) -> Processo
     config = ProcessConfig(
         sender=Sender("support@example.test", "Support", None),
         own_addresses=("support@example.test",),
-        windows_hours={"critical": 1, "high": 4, "normal": 24, "low": 72},
+        sla=SlaPolicy(Windows(WINDOWS, WINDOWS), ALWAYS_OPEN),
         classify_policy=ClassifyPolicy(("en",), "en"),
         ref_prefix="MB",
     )

@@ -131,13 +131,3 @@ def test_quarantine_keeps_the_reason(store: Store) -> None:
     with Session(store.engine) as s:
         saved = s.exec(select(InboxMessage)).one()
     assert saved.status == InboxStatus.QUARANTINED and "broken" in saved.reason
-
-
-def test_escalation_recorded_once(store: Store) -> None:
-    open_one(store)
-    late = NOW + timedelta(hours=5)
-    rows = store.unanswered_open_tickets(late)
-    assert [(r[0], r[2]) for r in rows] == [(1, 0)]
-    assert store.record_escalation(1, 1, rows[0][1], "late", now=late) is True
-    assert store.record_escalation(1, 1, rows[0][1], "late", now=late) is False
-    assert store.unanswered_open_tickets(late)[0][2] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from email import message_from_bytes, policy
@@ -100,7 +101,11 @@ def test_two_tickets_one_follow_up_two_acks_and_no_repeats(
         assert ack["In-Reply-To"] == own
         assert own in str(ack["References"])
         text = ack.get_body(preferencelist=("plain",)).get_content()
-        assert ref in text and ("hour" in text or "시간" in text)
+        assert ref in text
+        # The promise, concretely: "within 4 hours" or "by Mon, Nov 23, 13:00 (UTC)", and
+        # "4시간 이내에" or "11월 23일 (월) 13:00 (KST)까지".
+        promise = r"within \d+ hours?|by .+ \d{2}:\d{2} \(|\d+시간 이내|\d{2}:\d{2} \(\w+\)까지"
+        assert re.search(promise, text), text
     assert "입금이 반영되지 않습니다" in str(by_rcpt["minsu@customer.test"]["Subject"])
 
     # The customer answers the acknowledgement: a follow-up, not a new ticket, no new ack.

@@ -200,6 +200,9 @@ def test_two_mailboxes_one_daemon_own_windows_and_move_after_store(
         dovecot,
         smtp_receiver,
         extra="""
+[sla]
+always_open = ["critical", "high", "normal", "low"]  # wall-clock windows: exact due times
+
 [[mailboxes]]
 name = "support"
 

@@ -13,12 +13,22 @@ from mailbot.core.autoreply import loop_verdict
 from mailbot.core.correlate import correlate, ref_pattern
 from mailbot.core.decide import decide
 from mailbot.core.parse import message_id_of, parse
-from mailbot.core.render import RenderedParts, Sender, header_safe, make_message_id, render_ack
-from mailbot.core.sla import first_response_due, overdue
-from mailbot.domain import Action, Classification, LoopVerdict, ThreadMatch, TicketView
+from mailbot.core.render import (
+    AckExtras,
+    RenderedParts,
+    Sender,
+    header_safe,
+    make_message_id,
+    render_ack,
+)
+from mailbot.core.sla import ALWAYS_OPEN, SlaPolicy, Windows, add_open_time
+from mailbot.domain import Action, Classification, LoopVerdict, Promise, ThreadMatch, TicketView
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-WINDOWS = {"critical": 1, "high": 4, "normal": 24, "low": 72}
+WINDOWS = {"critical": 1.0, "high": 4.0, "normal": 24.0, "low": 72.0}
+SLA = SlaPolicy(Windows(WINDOWS, WINDOWS), ALWAYS_OPEN)
+PROMISE = Promise(NOW + timedelta(hours=4), NOW + timedelta(hours=4), 4, True, "UTC", "test")
+EXTRAS = AckExtras(PROMISE, UTC)
 
 
 def mail(headers: str, body: str = "hello") -> bytes:
@@ -133,11 +143,12 @@ def test_decide_new_ticket_promises_the_urgency_window() -> None:
         ThreadMatch(None, "none"),
         LoopVerdict(True),
         received=NOW,
-        windows_hours=WINDOWS,
+        sender="jane@customer.test",
+        sla=SLA,
         triage_threshold=0.3,
     )
     assert d.action is Action.NEW_TICKET and d.send_ack
-    assert d.first_response_due == NOW + timedelta(hours=1)
+    assert d.promise is not None and d.promise.first_response_due == NOW + timedelta(hours=1)
     assert d.template == "deposit_withdrawal"
     assert any("ack: yes" in r for r in d.reasons)
 
@@ -148,7 +159,8 @@ def test_decide_low_confidence_uses_generic_template_and_robot_gets_no_ack() -> 
         ThreadMatch(None, "none"),
         LoopVerdict(False, "Precedence: bulk"),
         received=NOW,
-        windows_hours=WINDOWS,
+        sender="jane@customer.test",
+        sla=SLA,
         triage_threshold=0.3,
     )
     assert d.template == "default" and not d.send_ack
@@ -161,22 +173,16 @@ def test_decide_follow_up_gets_no_ack() -> None:
         ThreadMatch(5, "references <x>"),
         LoopVerdict(True),
         received=NOW,
-        windows_hours=WINDOWS,
+        sender="jane@customer.test",
+        sla=SLA,
         triage_threshold=0.3,
     )
     assert d.action is Action.FOLLOW_UP and d.ticket_id == 5 and not d.send_ack
 
 
-def test_sla_and_overdue() -> None:
-    assert first_response_due(NOW, "normal", WINDOWS) == NOW + timedelta(hours=24)
+def test_time_must_be_timezone_aware() -> None:
     with pytest.raises(ValueError):
-        first_response_due(NOW.replace(tzinfo=None), "normal", WINDOWS)
-    rows = [
-        (1, NOW - timedelta(minutes=1), 0),
-        (2, NOW + timedelta(minutes=1), 0),
-        (3, NOW - timedelta(hours=1), 1),
-    ]
-    assert [e.ticket_id for e in overdue(rows, now=NOW)] == [1]
+        add_open_time(NOW.replace(tzinfo=None), timedelta(hours=1), ALWAYS_OPEN)
 
 
 class EchoRenderer:
@@ -212,6 +218,7 @@ def test_render_ack_headers_thread_and_mark_auto_reply() -> None:
         in_reply_to="<c-1@customer.test>",
         references=("<c-0@customer.test>",),
         now=NOW,
+        extras=EXTRAS,
     )
     msg = message_from_bytes(out.raw, policy=policy.default)
     assert msg["Subject"] == "[MB-000001] Received: Order stuck"
@@ -245,6 +252,7 @@ def test_customer_text_cannot_inject_headers(evil: str) -> None:
         in_reply_to="",
         references=(),
         now=NOW,
+        extras=EXTRAS,
     )
     msg = message_from_bytes(out.raw, policy=policy.default)
     assert msg["Bcc"] is None
