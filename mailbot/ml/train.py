@@ -195,24 +195,40 @@ def fit_heads(
     urgencies: Sequence[str],
     *,
     most_urgent: str,
+    hashed: Any = None,
 ) -> Heads:
     """Both heads, plus a threshold for `most_urgent` chosen by an inner 5-fold CV so that
-    its out-of-fold recall reaches URGENT_RECALL_TARGET (see ml/thresholds.py)."""
+    its out-of-fold recall reaches URGENT_RECALL_TARGET (see ml/thresholds.py).
+
+    The hashed features are stateless, so texts are vectorised once (or `hashed` is given:
+    the features of exactly these texts) for both heads and every inner fold; it was most of
+    the training time (bench/train_scale.py).
+    """
     _check_counts("category", categories)
     _check_counts("urgency", urgencies)
-    texts = list(texts)
-    category = build_head("category").fit(texts, list(categories))
-    urgency = build_head("urgency").fit(texts, list(urgencies))
+    features = build_features()
+    if hashed is None:
+        hashed = features.transform(list(texts))
+    category = _fit_after_features("category", features, hashed, list(categories))
+    urgency = _fit_after_features("urgency", features, hashed, list(urgencies))
     thresholds: dict[str, dict[str, float]] = {}
     how: dict[str, Any] = {}
-    chosen = _urgent_threshold(texts, list(urgencies), most_urgent)
+    chosen = _urgent_threshold(hashed, list(urgencies), most_urgent)
     if chosen is not None:
         thresholds["urgency"] = {most_urgent: chosen["threshold"]}
         how["urgency"] = {most_urgent: chosen}
     return Heads(category, urgency, thresholds, how)
 
 
-def _urgent_threshold(texts: list[str], labels: list[str], label: str) -> dict[str, float] | None:
+def _fit_after_features(head: str, features: Any, hashed: Any, labels: list[str]) -> Any:
+    """build_head(head) with its steps after the features fitted on already hashed rows."""
+    pipeline = build_head(head)
+    pipeline.steps[0] = ("features", features)
+    pipeline[1:].fit(hashed, labels)  # the slice shares its step objects with `pipeline`
+    return pipeline
+
+
+def _urgent_threshold(hashed: Any, labels: list[str], label: str) -> dict[str, float] | None:
     """The threshold and its out-of-fold recall/precision, or None without enough examples."""
     import numpy as np
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -221,7 +237,9 @@ def _urgent_threshold(texts: list[str], labels: list[str], label: str) -> dict[s
     if n_splits < 2 or label not in labels:
         return None
     folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0)
-    oof = cross_val_predict(build_head("urgency"), texts, labels, cv=folds, method="predict_proba")
+    oof = cross_val_predict(
+        build_head("urgency")[1:], hashed, labels, cv=folds, method="predict_proba"
+    )
     classes = sorted(set(labels))
     scores = oof[:, classes.index(label)]
     truth = np.array(labels) == label
@@ -252,6 +270,7 @@ def cross_validate(
     from sklearn.model_selection import StratifiedKFold
 
     texts = [model_input(e) for e in examples]
+    hashed = build_features().transform(texts)  # stateless: the same for every fold
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     scores: dict[str, list[float]] = {"category": [], "urgency": []}
     predicted: dict[str, list[str]] = {"category": [""] * len(texts), "urgency": [""] * len(texts)}
@@ -264,10 +283,10 @@ def cross_validate(
             [examples[i].category for i in train_idx],
             [examples[i].urgency for i in train_idx],
             most_urgent=urgencies[0],
+            hashed=hashed[train_idx],
         )
-        fold_texts = [texts[i] for i in test_idx]
         for head, pipeline in (("category", heads.category), ("urgency", heads.urgency)):
-            labels, best = _decide(pipeline, fold_texts, heads.thresholds.get(head, {}))
+            labels, best = _decide(pipeline[1:], hashed[test_idx], heads.thresholds.get(head, {}))
             truth = [getattr(examples[i], head) for i in test_idx]
             scores[head].append(float(f1_score(truth, labels, average="macro")))
             for i, label, p in zip(test_idx, labels, best, strict=True):
@@ -280,7 +299,7 @@ def cross_validate(
 
 
 def _decide(
-    pipeline: Any, texts: list[str], thresholds: Mapping[str, float]
+    pipeline: Any, rows: Any, thresholds: Mapping[str, float]
 ) -> tuple[list[str], list[float]]:
     """Labels (thresholds applied, as the daemon does) and each label's probability."""
     from mailbot.core.classify import decide_label
@@ -288,7 +307,7 @@ def _decide(
     classes = [str(c) for c in pipeline.classes_]
     labels: list[str] = []
     probabilities: list[float] = []
-    for row in pipeline.predict_proba(texts):
+    for row in pipeline.predict_proba(rows):
         dist = dict(zip(classes, map(float, row), strict=True))
         label = decide_label(dist, thresholds)
         labels.append(label)
