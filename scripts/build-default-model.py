@@ -1,5 +1,11 @@
 #!/usr/bin/env python3
-"""Rebuild the shipped default model under models/default from the shipped training data."""
+"""Rebuild the shipped default model under models/default from the shipped training split.
+
+    .venv/bin/python scripts/build-default-model.py [FILE.jsonl ...]
+
+Default: models/training/train-*.jsonl and seed.jsonl. Never heldout.jsonl: that split only
+measures the model (bench/classifier.py).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
-    sources = [Path(p) for p in sys.argv[1:]] or [ROOT / "models/training/seed.jsonl"]
+    split = ROOT / "models/training"
+    sources = [Path(p) for p in sys.argv[1:]] or [
+        *sorted(split.glob("train-*.jsonl")),
+        split / "seed.jsonl",
+    ]
+    if any(p.name == "heldout.jsonl" for p in sources):
+        raise SystemExit("heldout.jsonl is for measuring, never for training")
     examples = [
         ex
         for src in sources
