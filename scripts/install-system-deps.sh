@@ -84,3 +84,39 @@ else
     fi
     echo "systemd-analyze: installed"
 fi
+
+# PostgreSQL 15 (Debian's package) for the contract tests on PostgreSQL and the multi-instance
+# test; tests start private servers (mailbot/testing/postgres.py). No system cluster is
+# created or started: createcluster.conf says so before the install, policy-rc.d blocks starts.
+install_postgres() {
+    if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+        echo "postgresql: present"
+        return 0
+    fi
+    if [[ "$(id -u)" -ne 0 ]]; then
+        echo "postgresql: missing; run this script as root (or: sudo apt-get install postgresql)" >&2
+        exit 1
+    fi
+    mkdir -p /etc/postgresql-common
+    if [[ ! -e /etc/postgresql-common/createcluster.conf ]]; then
+        echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+    fi
+    local made_policy=0
+    if [[ ! -e "$POLICY" ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$POLICY"
+        chmod 0755 "$POLICY"
+        made_policy=1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    if [[ "$made_policy" -eq 1 ]]; then
+        rm -f "$POLICY"
+    fi
+    if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+        echo "postgresql: install finished but initdb is still missing" >&2
+        exit 1
+    fi
+    echo "postgresql: installed"
+}
+install_postgres

@@ -6,16 +6,17 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
 from mailbot.adapters.tables import (
     AuditEvent,
     InboxMessage,
+    Lease,
     MailboxState,
     Outbox,
     Ticket,
@@ -281,6 +282,76 @@ class Store:
                 for r in rows
             ]
 
+    def claim_outbox(self, now: datetime, limit: int, *, hold: timedelta) -> list[DueOutbox]:
+        """Due rows, claimed for `hold`: pushing their next attempt past the hold keeps other
+        instances off them (FOR UPDATE SKIP LOCKED on PostgreSQL makes the claim itself safe
+        under concurrency). A claimer that dies leaves them due again when the hold ends."""
+        with translate_db_errors(), self._session() as s:
+            rows = s.exec(
+                select(Outbox)
+                .where(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now)
+                .order_by(col(Outbox.id))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            table = Outbox.__table__  # type: ignore[attr-defined]
+            claimed = [
+                row
+                for row in rows
+                # Conditional: on SQLite (no row locks) a concurrent claimer may have read the
+                # same rows; whoever updates second finds the condition false and skips it.
+                if s.connection()
+                .execute(
+                    table.update()
+                    .where(
+                        table.c.id == row.id,
+                        table.c.status == OutboxStatus.PENDING,
+                        table.c.next_attempt_at <= now,
+                    )
+                    .values(next_attempt_at=now + hold)
+                )
+                .rowcount
+                == 1
+            ]
+            s.commit()
+            return [
+                DueOutbox(
+                    r.id or 0,
+                    r.message_id,
+                    r.sender,
+                    tuple(r.recipients.split(",")),
+                    r.raw,
+                    r.attempts,
+                )
+                for r in claimed
+            ]
+
+    # --- leases -------------------------------------------------------------------------
+    def acquire_lease(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the lease `name` for `holder` until now + ttl; False while another
+        holder's lease runs. The row lock makes two candidates decide one after the other."""
+        try:
+            with translate_db_errors(), self._session() as s:
+                lease = s.exec(select(Lease).where(Lease.name == name).with_for_update()).first()
+                if lease is None:
+                    lease = Lease(name=name, holder=holder, expires_at=now + ttl)
+                elif lease.holder == holder or lease.expires_at <= now:
+                    lease.holder, lease.expires_at = holder, now + ttl
+                else:
+                    return False
+                s.add(lease)
+                s.commit()
+                return True
+        except IntegrityError:  # another candidate inserted the first row at the same moment
+            return False
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with translate_db_errors(), self._session() as s:
+            lease = s.get(Lease, name)
+            if lease is not None and lease.holder == holder:
+                s.delete(lease)
+                s.commit()
+
     def pending_outbox_count(self) -> int:
         with translate_db_errors(), self._session() as s:
             return int(
@@ -518,7 +589,8 @@ def _add_outbox(
 
 
 def _finish_inbox(s: Session, inbox_id: int, ticket_id: int, now: datetime) -> None:
-    row = s.get(InboxMessage, inbox_id)
+    # FOR UPDATE: of two instances finishing the same row, the second waits, then sees it done.
+    row = s.get(InboxMessage, inbox_id, with_for_update=True)
     if row is None:
         raise LookupError(f"inbox row {inbox_id} vanished")
     if row.status != InboxStatus.RECEIVED:

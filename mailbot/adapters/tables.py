@@ -206,3 +206,14 @@ class TicketLabel(SQLModel, table=True):
     category: str
     urgency: str
     labelled_at: datetime = _ts()
+
+
+class Lease(SQLModel, table=True):
+    """Who does a job that only one instance may do at a time (ingest a mailbox, process,
+    scan), until when. A holder that dies stops renewing; another takes over at expiry."""
+
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime = _ts()

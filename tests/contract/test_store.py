@@ -131,3 +131,52 @@ def test_quarantine_keeps_the_reason(store: Store) -> None:
     with Session(store.engine) as s:
         saved = s.exec(select(InboxMessage)).one()
     assert saved.status == InboxStatus.QUARANTINED and "broken" in saved.reason
+
+
+def test_a_lease_has_one_holder_until_it_expires(store: Store) -> None:
+    ttl = timedelta(seconds=10)
+    assert store.acquire_lease("ingest:a/INBOX", "one", now=NOW, ttl=ttl)
+    assert not store.acquire_lease("ingest:a/INBOX", "two", now=NOW + timedelta(seconds=5), ttl=ttl)
+    assert store.acquire_lease("ingest:a/INBOX", "one", now=NOW + timedelta(seconds=9), ttl=ttl)
+    # "one" renewed until +19 s; it dies; "two" takes over once that has passed.
+    assert not store.acquire_lease(
+        "ingest:a/INBOX", "two", now=NOW + timedelta(seconds=18), ttl=ttl
+    )
+    assert store.acquire_lease("ingest:a/INBOX", "two", now=NOW + timedelta(seconds=19), ttl=ttl)
+    assert store.acquire_lease("process", "one", now=NOW, ttl=ttl)  # leases are per job
+    store.release_lease("ingest:a/INBOX", "one")  # not the holder: nothing happens
+    assert not store.acquire_lease(
+        "ingest:a/INBOX", "one", now=NOW + timedelta(seconds=20), ttl=ttl
+    )
+    store.release_lease("ingest:a/INBOX", "two")
+    assert store.acquire_lease("ingest:a/INBOX", "one", now=NOW + timedelta(seconds=20), ttl=ttl)
+
+
+def test_claimed_outbox_rows_are_not_claimed_twice(store: Store) -> None:
+    seed_tickets(store, [raw(f"<claim-{n}@x>") for n in range(6)], now=NOW)
+    hold = timedelta(minutes=2)
+    first = store.claim_outbox(NOW, 4, hold=hold)
+    second = store.claim_outbox(NOW, 4, hold=hold)
+    assert len(first) == 4 and len(second) == 2
+    assert not {r.id for r in first} & {r.id for r in second}
+    assert store.claim_outbox(NOW + timedelta(minutes=1), 10, hold=hold) == []
+    store.mark_sent(first[0].id, now=NOW)
+    # The claimer died: after the hold, the rows it did not finish are due again.
+    assert len(store.claim_outbox(NOW + hold, 10, hold=hold)) == 5
+
+
+def test_concurrent_claims_split_the_outbox(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    seed_tickets(store, [raw(f"<many-{n}@x>") for n in range(60)], now=NOW)
+
+    def claim_until_empty(_: int) -> list[int]:
+        mine: list[int] = []
+        while batch := store.claim_outbox(NOW, 7, hold=timedelta(minutes=2)):
+            mine += [r.id for r in batch]
+        return mine
+
+    with ThreadPoolExecutor(6) as pool:
+        claims = list(pool.map(claim_until_empty, range(6)))
+    ids = [i for claim in claims for i in claim]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 60  # each row claimed exactly once
