@@ -11,12 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from mailbot.adapters.db import make_engine, migrate
 from mailbot.adapters.store import Store
-from mailbot.testing.servers import Dovecot, SmtpReceiver
+from mailbot.testing.servers import Dovecot, SmtpReceiver, _SinkHandler
 
 SUPPORT = "support@example.test"
 
@@ -136,3 +139,31 @@ def wait_for_log(log: Path, text: str, timeout: float = 30.0, *, after: int = 0)
             return found + len(text)
         time.sleep(0.05)
     raise AssertionError(f"{text!r} not logged within {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+class AuthSmtpReceiver(SmtpReceiver):
+    """The SMTP receiver, but it offers AUTH (PLAIN/LOGIN, over plain loopback) and accepts
+    only `user` with `password`."""
+
+    def __init__(self, user: str, password: str) -> None:
+        super().__init__()
+        self.user, self.password = user, password
+
+    def start(self) -> None:
+        def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+            ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+                self.user.encode(),
+                self.password.encode(),
+            )
+            return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+
+        controller = Controller(
+            _SinkHandler(self),
+            hostname=self.host,
+            port=self.port,
+            server_hostname="smtp.mailbot.test",
+            authenticator=check,
+            auth_require_tls=False,
+        )
+        controller.start()
+        self._controller = controller

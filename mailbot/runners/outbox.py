@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,11 +13,13 @@ from mailbot.adapters.store import DueOutbox, Store
 from mailbot.clock import Clock
 from mailbot.domain import OutgoingMail
 from mailbot.errors import PermanentError, TransientError
+from mailbot.logconfig import log_context
 
 log = logging.getLogger(__name__)
 
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
+_REF_IN_MESSAGE_ID = re.compile(r"<([A-Z][A-Z0-9]{0,9}-\d+)\.")
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -38,6 +41,9 @@ class DrainResult:
         return self.retry > 0 or bool(self.error)
 
 
+CLAIM_HOLD = timedelta(minutes=2)
+
+
 class OutboxSender:
     def __init__(self, store: Store, smtp: SmtpSender, clock: Clock) -> None:
         self._store = store
@@ -57,7 +63,11 @@ class OutboxSender:
         result = DrainResult()
         try:
             await self._record_unmarked()
-            rows = await asyncio.to_thread(self._store.due_outbox, self._clock.now(), limit)
+            # Claimed, not just read: another instance on the same database skips these
+            # until CLAIM_HOLD ends (it ends early only by being sent, retried or dead).
+            rows = await asyncio.to_thread(
+                self._store.claim_outbox, self._clock.now(), limit, hold=CLAIM_HOLD
+            )
             for row in rows:
                 if row.id in self._unmarked:
                     continue
@@ -75,6 +85,10 @@ class OutboxSender:
             self._unmarked.discard(outbox_id)
 
     async def _send_one(self, row: DueOutbox, result: DrainResult) -> None:
+        with log_context(**_fields(row)):
+            await self._send_tagged(row, result)
+
+    async def _send_tagged(self, row: DueOutbox, result: DrainResult) -> None:
         mail = OutgoingMail(row.message_id, row.sender, row.recipients, row.raw)
         try:
             await self._smtp.send(mail)
@@ -112,3 +126,9 @@ class OutboxSender:
         await asyncio.to_thread(
             self._store.mark_retry, row.id, error=str(exc), next_at=next_at, now=self._clock.now()
         )
+
+
+def _fields(row: DueOutbox) -> dict[str, object]:
+    """Log fields of an outbox row; the ticket ref leads our Message-IDs (<REF.kind.seq.x@d>)."""
+    ref = _REF_IN_MESSAGE_ID.match(row.message_id)
+    return {"outbox_id": row.id, "message_id": row.message_id, "ref": ref and ref.group(1)}
