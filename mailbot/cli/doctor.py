@@ -15,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,14 +27,15 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from mailbot.adapters import templates as template_adapter
 from mailbot.adapters.db import alembic_config, make_engine
 from mailbot.adapters.imap import ImapMailbox
 from mailbot.adapters.modelregistry import ModelRegistry
 from mailbot.adapters.modelstore import load_model
 from mailbot.adapters.store import Store
+from mailbot.adapters.templates import check_templates
 from mailbot.adapters.tlsctx import client_context
 from mailbot.cli.common import config_option, default_config_path
+from mailbot.core.render import sample_contexts
 from mailbot.errors import ConfigError, MailbotError
 from mailbot.logconfig import configure, secrets_of
 from mailbot.settings import ImapSettings, Settings, SmtpSettings, load_settings
@@ -58,7 +59,7 @@ class Result:
     fix: str = ""
 
     def line(self) -> str:
-        head = f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.detail}"
+        head = f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.detail.rstrip('.')}"
         return head if self.ok else f"{head}; fix: {self.fix}"
 
 
@@ -85,10 +86,8 @@ def run_checks(path: Path) -> Iterator[Result]:
     yield Result("config", True, str(path))
     mask = _masker(settings)
     yield mask(_check("state dir", lambda: state_dir(settings.state_dir)))
-    engine: Engine | None = None
     db = _check("database", lambda: database(settings.database_url))
-    if db.ok:
-        engine = make_engine(settings.database_url, create=False)
+    engine = _existing_engine(settings.database_url) if db.ok else None
     yield mask(db)
     for box in settings.effective_mailboxes():
         yield mask(_check(f"imap {box.label}", _blocking(imap_login, box)))
@@ -101,6 +100,13 @@ def run_checks(path: Path) -> Iterator[Result]:
 
 def _blocking(check: Callable[[T], Coroutine[object, None, str]], arg: T) -> Callable[[], str]:
     return lambda: asyncio.run(check(arg))
+
+
+def _existing_engine(url: str) -> Engine | None:
+    try:
+        return make_engine(url, create=False)
+    except MailbotError:
+        return None
 
 
 def _check(name: str, run: Callable[[], str]) -> Result:
@@ -149,7 +155,10 @@ def state_dir(path: Path) -> str:
 def database(url: str) -> str:
     """Reachable, and its schema at the newest migration."""
     shown = make_url(url).render_as_string(hide_password=True)
-    engine = make_engine(url, create=False)  # a missing SQLite file is a MailbotError
+    try:
+        engine = make_engine(url, create=False)
+    except MailbotError:  # only for an SQLite file that is not there
+        return f"{shown} does not exist yet; `mailbot run` creates and migrates it"
     try:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
@@ -243,35 +252,40 @@ async def _quit(client: aiosmtplib.SMTP) -> None:
 
 
 def templates(settings: Settings) -> str:
-    """The folder exists and the generic acknowledgement renders in every language."""
+    """Every template renders for every category and language (templates.check_templates)."""
     root = settings.templates_dir
-    if not root.is_dir():
-        raise CheckFailed(
-            f"templates folder {root} does not exist",
-            "copy the shipped templates/ there, or set paths.templates_dir",
-        )
-    languages = settings.taxonomy.languages
-    renderer = template_adapter.FileTemplates(
-        root, default_language=settings.taxonomy.default_language
+    tax = settings.taxonomy
+    now = datetime.now(UTC)
+    problems = check_templates(
+        root,
+        categories=tax.categories,
+        languages=tax.languages,
+        samples=lambda lang, name: sample_contexts(
+            lang, name, received=now, team=settings.smtp.from_name
+        ),
     )
-    for language in languages:
-        try:
-            renderer.render(language, "default", _sample_context(settings, language))
-        except MailbotError as exc:
-            raise CheckFailed(
-                str(exc), f"fix the template under {root}/{language}/ (see templates/README.md)"
-            ) from None
-    return f"{root}: default renders in {', '.join(languages)}"
+    errors = [p for p in problems if p.error]
+    if errors:
+        raise CheckFailed(
+            f"{len(errors)} error(s), the first: {errors[0]}",
+            "`mailbot templates check` lists them all; see templates/README.md",
+        )
+    warned = len(problems) - len(errors)
+    return f"{root}: every template renders in {', '.join(tax.languages)}" + (
+        f" ({warned} warning(s): `mailbot templates check`)" if warned else ""
+    )
 
 
 def model(settings: Settings, engine: Engine | None) -> str:
-    """The active model version (from the database) loads against the configured taxonomy."""
+    """The active model (recorded in the database; without one, the shipped default) loads
+    against the configured taxonomy."""
     if engine is None:
-        raise CheckFailed("skipped: the active model is recorded in the database", "see above")
-    registry = ModelRegistry(
-        Store(engine), shipped_dir=settings.models_dir, state_dir=settings.state_dir
-    )
-    version, path = registry.active()
+        version, path = "default", settings.models_dir / "default"
+    else:
+        registry = ModelRegistry(
+            Store(engine), shipped_dir=settings.models_dir, state_dir=settings.state_dir
+        )
+        version, path = registry.active()
     tax = settings.taxonomy
     try:
         loaded = load_model(path, categories=tax.categories, urgencies=tax.urgencies)
@@ -281,23 +295,3 @@ def model(settings: Settings, engine: Engine | None) -> str:
             "`mailbot models rollback`, or promote another with `mailbot models promote`",
         ) from None
     return f"{loaded.version} loads ({path})"
-
-
-def _sample_context(settings: Settings, language: str) -> dict[str, object]:
-    received = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
-    return {
-        "ticket": {
-            "ref": f"{settings.tickets.ref_prefix}-000001",
-            "subject": "Withdrawal pending",
-            "category": settings.taxonomy.categories[0],
-            "urgency": settings.taxonomy.urgencies[0],
-            "language": language,
-            "customer_name": "Alex Doe",
-            "customer_address": "alex@example.com",
-        },
-        "promise": {
-            "hours": 4,
-            "due_utc": (received + timedelta(hours=4)).strftime("%Y-%m-%d %H:%M UTC"),
-        },
-        "team": settings.smtp.from_name,
-    }
