@@ -326,6 +326,18 @@ class Store:
                 for r in claimed
             ]
 
+    def release_claims(self, outbox_ids: Sequence[int], *, now: datetime) -> None:
+        """Claimed rows this instance did not try: due again now, for anyone."""
+        if not outbox_ids:
+            return
+        with translate_db_errors(), self.engine.begin() as conn:
+            table = Outbox.__table__  # type: ignore[attr-defined]
+            conn.execute(
+                table.update()
+                .where(table.c.id.in_(list(outbox_ids)), table.c.status == OutboxStatus.PENDING)
+                .values(next_attempt_at=now)
+            )
+
     # --- leases -------------------------------------------------------------------------
     def acquire_lease(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
         """Take or renew the lease `name` for `holder` until now + ttl; False while another

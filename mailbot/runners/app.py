@@ -10,10 +10,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from prometheus_client import CollectorRegistry
 
 from mailbot.adapters.db import make_engine, migrate
 from mailbot.adapters.knowledge import load_articles
 from mailbot.adapters.language import make_detector
+from mailbot.adapters.metrics import DatabaseCollector, MetricsServer, database_ok
 from mailbot.adapters.modelregistry import ActiveModel, ModelRegistry
 from mailbot.adapters.smtp import SmtpSender
 from mailbot.adapters.store import Store
@@ -31,6 +33,7 @@ from mailbot.errors import MailbotError, TransientError
 from mailbot.logconfig import bind, configure_from, log_context
 from mailbot.runners.escalate import EscalationConfig, Escalator
 from mailbot.runners.ingest import Ingestor
+from mailbot.runners.leases import LeaseKeeper, instance_name
 from mailbot.runners.outbox import OutboxSender
 from mailbot.runners.process import ProcessConfig, Processor, no_suggestions
 from mailbot.runners.supervise import (
@@ -49,6 +52,9 @@ ReadyCheck = tuple[str, Callable[[], Awaitable[object]]]
 
 log = logging.getLogger(__name__)
 
+# How long an instance that does not hold a job's lease waits before asking again.
+STANDBY_SECONDS = 5.0
+
 
 @dataclass
 class App:
@@ -60,6 +66,16 @@ class App:
     escalator: Escalator
     smtp: SmtpSender
     clock: Clock = field(default_factory=SystemClock)
+    leases: LeaseKeeper | None = None  # built from store and clock when not given
+
+    def __post_init__(self) -> None:
+        if self.leases is None:
+            self.leases = LeaseKeeper(self.store, self.clock, holder=instance_name())
+
+    @property
+    def lease_keeper(self) -> LeaseKeeper:
+        assert self.leases is not None
+        return self.leases
 
 
 def build(settings: Settings, clock: Clock | None = None) -> App:
@@ -227,14 +243,17 @@ async def run_forever(
     tasks = [
         *(
             asyncio.create_task(
-                _ingest_loop(ingestor, stop, wakes, health), name=f"ingest {ingestor.label}"
+                _ingest_loop(ingestor, stop, wakes, health, app.lease_keeper),
+                name=f"ingest {ingestor.label}",
             )
             for ingestor in app.ingestors
         ),
         asyncio.create_task(_process_loop(app, stop, wakes, health), name="process"),
         asyncio.create_task(_outbox_loop(app, stop, wakes, health), name="outbox"),
     ]
+    metrics = _start_metrics(app, health)
     helpers = [
+        asyncio.create_task(app.lease_keeper.renew_forever(stop)),
         *(asyncio.create_task(check_loop(n, c, stop, health)) for n, c in ready_checks),
         asyncio.create_task(_reload_loop(app, hup, reload, health, scheduler)),
         *_systemd_tasks(app, notifier, health, stop),
@@ -256,6 +275,9 @@ async def run_forever(
     for ingestor in app.ingestors:
         await ingestor.reset()
     await app.smtp.close()
+    await app.lease_keeper.release_all()
+    if metrics is not None:
+        metrics.close()
     log.info("stopped")
     notifier.close()
     return 1 if crashed else 0
@@ -263,8 +285,13 @@ async def run_forever(
 
 def _start_scheduler(app: App) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler()
+
+    async def scan() -> None:
+        if await app.lease_keeper.hold("escalation-scan"):  # one instance scans at a time
+            await app.escalator.scan()
+
     scheduler.add_job(
-        app.escalator.scan,
+        scan,
         "interval",
         id="escalate",
         seconds=app.settings.escalation.check_interval,
@@ -273,6 +300,35 @@ def _start_scheduler(app: App) -> AsyncIOScheduler:
     )
     scheduler.start()
     return scheduler
+
+
+def _start_metrics(app: App, health: Health) -> MetricsServer | None:
+    """GET /metrics and /health on the configured loopback port (off when port is 0)."""
+    cfg = app.settings.metrics
+    if not cfg.port:
+        return None
+    registry = CollectorRegistry()
+    registry.register(
+        DatabaseCollector(
+            app.store.engine, now=app.clock.now, model=lambda: app.processor.model_version
+        )
+    )
+
+    def state() -> dict[str, object]:
+        database = database_ok(app.store.engine)
+        down = sorted(health.down)
+        return {
+            "healthy": health.ready and database and not down,
+            "ready": health.ready,
+            "database": database,
+            "unavailable": down,
+            "waiting_for": list(health.waiting),
+        }
+
+    server = MetricsServer(registry, state, host=cfg.host, port=cfg.port)
+    server.start()
+    log.info("metrics on http://%s:%d/metrics and /health", cfg.host, server.port)
+    return server
 
 
 def _systemd_tasks(
@@ -368,12 +424,18 @@ class _Wakes:
 
 
 async def _ingest_loop(
-    ingestor: Ingestor, stop: asyncio.Event, wakes: _Wakes, health: Health
+    ingestor: Ingestor, stop: asyncio.Event, wakes: _Wakes, health: Health, leases: LeaseKeeper
 ) -> None:
     bind(mailbox=ingestor.label)  # every line this task logs names its mailbox
     name = f"IMAP {ingestor.label}"
     outage = Outage(name, health)
     while not stop.is_set():
+        if not await leases.hold(f"ingest:{ingestor.label}"):
+            # Another instance ingests this mailbox; stand by to take over if it dies.
+            await ingestor.reset()
+            health.passed(name)
+            await sleep_unless(stop, STANDBY_SECONDS)
+            continue
         try:
             if await ingestor.poll_once():
                 wakes.process.set()
@@ -395,6 +457,9 @@ async def _process_loop(app: App, stop: asyncio.Event, wakes: _Wakes, health: He
     while not stop.is_set():
         await sleep_unless(stop, delay, wakes.process)
         wakes.process.clear()
+        if not await app.lease_keeper.hold("process"):
+            delay = STANDBY_SECONDS  # another instance processes; take over if it dies
+            continue
         try:
             await app.processor.process_pending(wakes.stop_processing, wakes.outbox_from_thread)
             outage.ok()

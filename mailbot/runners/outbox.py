@@ -68,11 +68,16 @@ class OutboxSender:
             rows = await asyncio.to_thread(
                 self._store.claim_outbox, self._clock.now(), limit, hold=CLAIM_HOLD
             )
-            for row in rows:
+            for done, row in enumerate(rows, start=1):
                 if row.id in self._unmarked:
                     continue
                 await self._send_one(row, result)
                 if result.blocked:
+                    # Hand back the rows not tried, so they are due as soon as the server is.
+                    untried = [r.id for r in rows[done:]]
+                    await asyncio.to_thread(
+                        self._store.release_claims, untried, now=self._clock.now()
+                    )
                     break
         except TransientError as exc:  # the database, while reading or marking
             result.error = str(exc)

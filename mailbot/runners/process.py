@@ -92,6 +92,10 @@ class Processor:
         self._clock = clock
         self._refs = ref_pattern(config.ref_prefix)
 
+    @property
+    def model_version(self) -> str:
+        return self._model().version
+
     async def process_pending(
         self, stop: threading.Event | None = None, on_ack: Callable[[], None] | None = None
     ) -> int:
