@@ -26,6 +26,7 @@ from mailbot.ml.evaluate import head_report, report_text
 from mailbot.ml.gate import compare_models
 from mailbot.ml.plots import confusion_pngs
 from mailbot.ml.train import Example, cross_validate, file_sha256, read_labelled, train_model
+from mailbot.resources import shipped
 from mailbot.settings import Settings
 
 DATA = click.option(
@@ -46,12 +47,22 @@ def _registry(settings: Settings) -> ModelRegistry:
     )
 
 
+def shipped_training_split() -> tuple[Path, ...]:
+    """What `train --from-db` learns from besides the corrections when no --data is given."""
+    folder = shipped("models") / "training"
+    return (*sorted(folder.glob("train-*.jsonl")), folder / "seed.jsonl")
+
+
 def _examples(
     settings: Settings, paths: tuple[Path, ...], *, from_db: bool = False
 ) -> list[Example]:
     tax = settings.taxonomy
     problems: list[str] = []
     examples: list[Example] = []
+    if not paths and not from_db:
+        raise InputError("give --data FILE (repeatable), --from-db, or both")
+    if from_db and not paths:
+        paths = shipped_training_split()  # corrections alone are too few to learn from
     if from_db:
         store = Store(make_engine(settings.database_url, create=False))
         examples += [Example(*row) for row in labelled_examples(store)]
@@ -68,7 +79,13 @@ def _examples(
 
 
 @click.command()
-@DATA
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    help="Labelled JSONL or CSV (repeatable); with --from-db alone: the shipped training split.",
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),

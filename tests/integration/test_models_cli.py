@@ -164,6 +164,18 @@ def test_label_corrections_feed_training_from_the_database(
     trained = cli(offline_config, "train", "--data", str(SEED), "--from-db", "--cv", "0")
     assert trained.returncode == 0, trained.stderr
     assert "on 57 examples" in trained.stderr  # the seed's 56 plus the corrected ticket
+    nothing = cli(offline_config, "train", "--cv", "0")
+    assert nothing.returncode == 2 and "--from-db" in nothing.stderr
+
+
+def test_from_db_alone_learns_from_the_shipped_training_split_too() -> None:
+    """What the nightly retrain timer runs: `train --from-db --auto-promote`."""
+    from mailbot.cli.models import shipped_training_split
+
+    files = shipped_training_split()
+    assert len(files) >= 5 and all(f.is_file() for f in files)
+    assert any(f.name == "seed.jsonl" for f in files)
+    assert not any("heldout" in f.name for f in files)  # never the gate's own data
 
 
 def tiny_subset(path: Path, out: Path) -> Path:
