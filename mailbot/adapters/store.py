@@ -189,8 +189,11 @@ class Store:
         now: datetime,
         needs_triage: bool,
         render_ack: Callable[[TicketView], OutgoingMail] | None,
+        first_check: datetime | None = None,
     ) -> str:
-        """New ticket + its first message + (optional) ack in the outbox + audit, one commit."""
+        """New ticket + its first message + (optional) ack in the outbox + audit, one commit.
+
+        `first_check`: when the escalation scan should first look at it (default: at once)."""
         assert d.promise is not None
         with translate_db_errors(), self._session() as s:
             ticket = Ticket(
@@ -210,7 +213,7 @@ class Store:
                 first_response_due=d.promise.first_response_due,
                 resolution_due=d.promise.resolution_due,
                 created_at=now,
-                next_escalation_at=received,  # the next scan works out the real time
+                next_escalation_at=first_check or received,
             )
             s.add(ticket)
             s.flush()  # assigns the id the reference is made from

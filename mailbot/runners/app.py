@@ -146,6 +146,7 @@ def build_processor(settings: Settings, store: Store, clock: Clock) -> Processor
                 (box.account, box.folder) for box in mailboxes if box.role == "sent"
             ),
             close_keywords=tuple(settings.agents.close_keywords),
+            warn_fraction=settings.escalation.warn_fraction,
             classify_policy=ClassifyPolicy(
                 tuple(tax.languages),
                 tax.default_language,
@@ -268,6 +269,7 @@ async def run_forever(
     notifier.notify("STOPPING=1", "STATUS=stopping: finishing in-flight work")
     stop.set()
     wakes.stop_processing.set()
+    app.escalator.stopping.set()
     scheduler.shutdown(wait=False)
     for helper in helpers:
         helper.cancel()

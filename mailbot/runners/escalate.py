@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import urllib.request
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ class Escalator:
         self._workflow = workflow
         self._cfg = config
         self._clock = clock
+        # Set on shutdown: a scan runs in a worker thread, which the daemon's exit waits for.
+        self.stopping = threading.Event()
 
     async def scan(self) -> int:
         """One pass over every due ticket; then the webhooks still owed. Returns events."""
@@ -48,6 +51,8 @@ class Escalator:
         recorded = 0
         while batch := self._workflow.due_for_escalation(now, self._cfg.batch):
             for ticket in batch:
+                if self.stopping.is_set():
+                    return recorded  # the rest stay due; the next scan does them
                 events, next_at = plan(ticket, self._cfg.policy, now)
                 fresh = self._workflow.record_escalations(
                     ticket.ticket_id,

@@ -63,6 +63,8 @@ class ProcessConfig:
     agent_addresses: frozenset[str] = frozenset()
     sent_mailboxes: frozenset[tuple[str, str]] = frozenset()
     close_keywords: tuple[str, ...] = ()
+    # The escalation policy's warning point: a new ticket needs no scan before it.
+    warn_fraction: float = 0.75
     batch: int = 200
 
 
@@ -181,9 +183,18 @@ class Processor:
             now=now,
             needs_triage=decision.needs_triage,
             render_ack=renderer,
+            first_check=self._first_check(row.fetched_at, decision),
         )
         c = classification
         return f"ticket {ref} {c.category}/{c.urgency}/{c.language}", renderer is not None
+
+    def _first_check(self, received: datetime, decision: Decision) -> datetime | None:
+        """The earliest moment an escalation (a warning) could fire; saves the scan a write
+        per new ticket."""
+        if decision.promise is None:
+            return None
+        due = min(decision.promise.first_response_due, decision.promise.resolution_due)
+        return received + self._cfg.warn_fraction * max(due - received, timedelta(0))
 
     def _from_agent(self, row: PendingInbox, mail: ParsedMail) -> bool:
         if (row.account, row.mailbox) in self._cfg.sent_mailboxes:

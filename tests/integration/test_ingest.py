@@ -71,8 +71,9 @@ def test_idle_delivers_new_mail_promptly_when_polling_is_hourly(
         latency = time.monotonic() - appended
     print(f"APPEND -> acknowledgement received: {latency:.3f} s")
     # Dovecot itself delays IDLE notifications by ~0.5 s (0.55 s end to end measured here); a
-    # poll would take an hour. The bound leaves room for a loaded CI machine.
-    assert latency < 3.0
+    # poll would take an hour. This checks that IDLE woke it, not how fast (bench/ measures
+    # that): the bound leaves room for a CI machine loaded by other work.
+    assert latency < 10.0
 
 
 def test_uidvalidity_change_rescans_without_duplicates(
