@@ -7,8 +7,9 @@ import base64
 import contextlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aioimaplib
 from aioimaplib.aioimaplib import Command
@@ -289,7 +290,9 @@ class ImapMailbox:
         if client is None:
             return
         try:
-            await asyncio.wait_for(client.logout(), 5)
+            # Not on a lost connection: LOGOUT would queue behind the abandoned command for 5 s.
+            if self._lost is None or not self._lost.done():
+                await asyncio.wait_for(client.logout(), 5)
         except (*_NETWORK_ERRORS, RuntimeError) as exc:
             log.debug("IMAP logout failed (closing anyway): %s", _describe(exc))
         finally:
@@ -312,12 +315,33 @@ class ImapMailbox:
             raise TransientError(f"IMAP {self._where()}: not connected")
         return self._client
 
-    async def _call(self, awaitable: object, what: str) -> aioimaplib.Response:
+    async def _call(self, awaitable: Awaitable[Any], what: str) -> aioimaplib.Response:
         try:
-            response = await awaitable  # type: ignore[misc]
+            response = await self._unless_lost(awaitable, what)
         except _NETWORK_ERRORS as exc:
             raise TransientError(f"IMAP {self._where()}: {what}: {_describe(exc)}") from exc
         return _check(response, what)
+
+    async def _unless_lost(self, awaitable: Awaitable[Any], what: str) -> aioimaplib.Response:
+        """The command's response, or TransientError as soon as the connection is lost.
+
+        aioimaplib leaves a command sent on a dead connection waiting for its reply: for ever
+        for UID STORE/COPY/MOVE (no timeout), 30 s for the others. Dovecot restarting during a
+        UID STORE stopped ingest for good, silently.
+        """
+        command = asyncio.ensure_future(awaitable)
+        if self._lost is None:
+            return await command
+        lost = asyncio.ensure_future(asyncio.shield(self._lost))
+        try:
+            await asyncio.wait({command, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not command.done():  # lost, or this task was cancelled
+                command.cancel()
+        if not command.done():
+            raise TransientError(f"IMAP {self._where()}: connection lost during {what}")
+        return command.result()
 
     def _where(self) -> str:
         return f"{self._s.host}:{self._s.effective_port()}"
