@@ -285,11 +285,22 @@ class Store:
                 for r in rows
             ]
 
-    def claim_outbox(self, now: datetime, limit: int, *, hold: timedelta) -> list[DueOutbox]:
-        """Due rows, claimed for `hold`: pushing their next attempt past the hold keeps other
-        instances off them (FOR UPDATE SKIP LOCKED on PostgreSQL makes the claim itself safe
-        under concurrency). A claimer that dies leaves them due again when the hold ends."""
+    def claim_outbox(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        hold: timedelta,
+        holder: str = "",
+        gone: Callable[[str], bool] | None = None,
+    ) -> list[DueOutbox]:
+        """Due rows, claimed for `hold` by `holder`: pushing their next attempt past the hold
+        keeps other instances off them (FOR UPDATE SKIP LOCKED on PostgreSQL makes the claim
+        itself safe under concurrency). A claimer that dies leaves them due again when the
+        hold ends, or at once when `gone(claimer)` says it has ended."""
         with translate_db_errors(), self._session() as s:
+            if gone is not None:
+                _release_claims_of_the_gone(s, now, gone)
             rows = s.exec(
                 select(Outbox)
                 .where(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now)
@@ -311,7 +322,7 @@ class Store:
                         table.c.status == OutboxStatus.PENDING,
                         table.c.next_attempt_at <= now,
                     )
-                    .values(next_attempt_at=now + hold)
+                    .values(next_attempt_at=now + hold, claimed_by=holder)
                 )
                 .rowcount
                 == 1
@@ -338,19 +349,32 @@ class Store:
             conn.execute(
                 table.update()
                 .where(table.c.id.in_(list(outbox_ids)), table.c.status == OutboxStatus.PENDING)
-                .values(next_attempt_at=now)
+                .values(next_attempt_at=now, claimed_by="")
             )
 
     # --- leases -------------------------------------------------------------------------
-    def acquire_lease(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+    def acquire_lease(
+        self,
+        name: str,
+        holder: str,
+        *,
+        now: datetime,
+        ttl: timedelta,
+        gone: Callable[[str], bool] | None = None,
+    ) -> bool:
         """Take or renew the lease `name` for `holder` until now + ttl; False while another
-        holder's lease runs. The row lock makes two candidates decide one after the other."""
+        holder's lease runs, unless `gone(that holder)` says it has ended. The row lock makes
+        two candidates decide one after the other."""
         try:
             with translate_db_errors(), self._session() as s:
                 lease = s.exec(select(Lease).where(Lease.name == name).with_for_update()).first()
                 if lease is None:
                     lease = Lease(name=name, holder=holder, expires_at=now + ttl)
-                elif lease.holder == holder or lease.expires_at <= now:
+                elif (
+                    lease.holder == holder
+                    or lease.expires_at <= now
+                    or (gone is not None and gone(lease.holder))
+                ):
                     lease.holder, lease.expires_at = holder, now + ttl
                 else:
                     return False
@@ -394,6 +418,7 @@ class Store:
             status=OutboxStatus.PENDING,
             next_attempt_at=next_at,
             last_error=error[:2000],
+            claimed_by="",  # waiting out a backoff is not a claim
         )
 
     def mark_dead(self, outbox_id: int, *, error: str, now: datetime) -> None:
@@ -460,6 +485,31 @@ def _mailbox_q(account: str, mailbox: str) -> Any:
     return select(MailboxState).where(
         MailboxState.account == account, MailboxState.mailbox == mailbox
     )
+
+
+def _release_claims_of_the_gone(s: Session, now: datetime, gone: Callable[[str], bool]) -> None:
+    """Pending rows claimed by an instance that has ended (a crash) are due again now."""
+    claimers = s.exec(
+        select(Outbox.claimed_by)
+        .distinct()
+        .where(
+            Outbox.status == OutboxStatus.PENDING,
+            Outbox.next_attempt_at > now,
+            Outbox.claimed_by != "",
+        )
+    ).all()
+    ended = [c for c in claimers if gone(c)]
+    if ended:
+        table = Outbox.__table__  # type: ignore[attr-defined]
+        s.connection().execute(
+            table.update()
+            .where(
+                table.c.status == OutboxStatus.PENDING,
+                table.c.claimed_by.in_(ended),
+                table.c.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now, claimed_by="")
+        )
 
 
 def _known_keys(

@@ -148,6 +148,8 @@ class Outbox(SQLModel, table=True):
     last_error: str = ""
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(nullable=True)
+    # The instance (runners.leases.instance_name) whose claim holds a pending row, or "".
+    claimed_by: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class EscalationRow(SQLModel, table=True):

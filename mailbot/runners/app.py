@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import threading
@@ -33,7 +34,7 @@ from mailbot.errors import MailbotError, TransientError
 from mailbot.logconfig import bind, configure_from, log_context
 from mailbot.runners.escalate import EscalationConfig, Escalator
 from mailbot.runners.ingest import Ingestor
-from mailbot.runners.leases import LeaseKeeper, instance_name
+from mailbot.runners.leases import LeaseKeeper, holder_gone, instance_name
 from mailbot.runners.outbox import OutboxSender
 from mailbot.runners.process import ProcessConfig, Processor, no_suggestions
 from mailbot.runners.supervise import (
@@ -85,12 +86,15 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
     migrate(engine)
     store = Store(engine, ref_prefix=settings.tickets.ref_prefix)
     smtp = SmtpSender(settings.smtp)
+    holder = instance_name()  # the same name on leases and outbox claims
     return App(
         settings=settings,
         store=store,
         ingestors=[Ingestor(box, store, clock) for box in settings.effective_mailboxes()],
         processor=build_processor(settings, store, clock),
-        outbox=OutboxSender(store, smtp, clock),
+        outbox=OutboxSender(
+            store, smtp, clock, holder=holder, gone=functools.partial(holder_gone, me=holder)
+        ),
         escalator=Escalator(
             Workflow(engine),
             EscalationConfig(
@@ -102,6 +106,7 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
         ),
         smtp=smtp,
         clock=clock,
+        leases=LeaseKeeper(store, clock, holder=holder),
     )
 
 
@@ -474,17 +479,26 @@ async def _process_loop(app: App, stop: asyncio.Event, wakes: _Wakes, health: He
 
 async def _outbox_loop(app: App, stop: asyncio.Event, wakes: _Wakes, health: Health) -> None:
     outage = Outage("SMTP", health)
+    database = Outage("database (outbox)")  # a locked or full database is not an SMTP outage
     while not stop.is_set():
         wakes.outbox.clear()  # before draining, so a wake-up during the drain is kept
         delay = 5.0
+        wake: asyncio.Event | None = wakes.outbox
         try:
             result = await app.outbox.drain_once()
             if result.blocked:
-                delay = outage.failed(result.error)
+                # Back off for real: a new acknowledgement must not cut the wait short, or a
+                # burst of them would retry (and escalate the backoff) many times a second.
+                wake = None
+                if result.database_error:
+                    delay = database.failed(result.database_error)
+                else:
+                    delay = outage.failed(result.error)
             elif result.sent or result.dead:
                 outage.ok()
+                database.ok()
                 continue
         except Exception as exc:
             log.exception("outbox failed unexpectedly")
             delay = outage.failed(repr(exc))
-        await sleep_unless(stop, delay, wakes.outbox)
+        await sleep_unless(stop, delay, wake)

@@ -12,6 +12,7 @@ from mailbot.adapters.store import Store
 from mailbot.clock import Clock
 from mailbot.core.parse import message_id_of
 from mailbot.settings import ImapSettings
+from mailbot.testing import crash
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class Ingestor:
         )
         # Flag only after the commit: a crash in between re-fetches nothing (last_uid moved)
         # and leaves at worst an unflagged message on the server.
+        crash.point("after-inbox-commit")  # test-only, inert unless MAILBOT_TEST_CRASH_AT
         done = [m.uid for m in mails]
         if self._s.after_store == "seen":
             await mailbox.mark_seen(done)

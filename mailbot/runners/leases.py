@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -19,6 +20,7 @@ from datetime import timedelta
 from mailbot.adapters.store import Store
 from mailbot.clock import Clock
 from mailbot.errors import TransientError
+from mailbot.runners.supervise import Outage
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,32 @@ log = logging.getLogger(__name__)
 def instance_name() -> str:
     """Unique per process: host, pid and a random part (pids are reused across restarts)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_gone(holder: str, *, me: str) -> bool:
+    """Whether `holder` (an instance_name()) was a process on this host that has ended.
+
+    Its leases and outbox claims are then free at once: a daemon restarted after a crash
+    (systemd, kill -9) resumes at once instead of waiting for them to expire. Instances on
+    other hosts, or a pid now used by another process, are only known gone by expiry.
+    `me` is the asking instance's own name.
+    """
+    host, _, rest = holder.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if holder == me or host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid <= 0:
+        return False
+    if pid == os.getpid():  # our pid under another name: a predecessor (a container's pid 1)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 class LeaseKeeper:
@@ -37,6 +65,8 @@ class LeaseKeeper:
         self.holder = holder
         self.ttl = ttl
         self._held: set[str] = set()
+        self._gone = functools.partial(holder_gone, me=holder)
+        self._database = Outage("database (leases)")
 
     def holds(self, name: str) -> bool:
         return name in self._held
@@ -46,9 +76,17 @@ class LeaseKeeper:
         cannot say: doing the job without knowing is what leases exist to prevent)."""
         try:
             ok = await asyncio.to_thread(
-                self._store.acquire_lease, name, self.holder, now=self._clock.now(), ttl=self.ttl
+                self._store.acquire_lease,
+                name,
+                self.holder,
+                now=self._clock.now(),
+                ttl=self.ttl,
+                gone=self._gone,
             )
-        except TransientError:
+            self._database.ok()
+        except TransientError as exc:
+            # Said once per outage: silently standing by would hide a locked or full database.
+            self._database.failed(str(exc))
             ok = False
         if ok and name not in self._held:
             log.info("lease %s taken by %s", name, self.holder)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from mailbot.clock import Clock
 from mailbot.domain import OutgoingMail
 from mailbot.errors import PermanentError, TransientError
 from mailbot.logconfig import log_context
+from mailbot.testing import crash
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +35,34 @@ class DrainResult:
     sent: int = 0
     retry: int = 0  # temporary failures: the server is down or busy
     dead: int = 0  # permanent failures, marked dead
-    error: str = ""
+    error: str = ""  # the SMTP server's
+    database_error: str = ""  # reading, claiming or marking rows failed: not SMTP's fault
 
     @property
     def blocked(self) -> bool:
         """The server (or the database) is unavailable: try again later, not now."""
-        return self.retry > 0 or bool(self.error)
+        return self.retry > 0 or bool(self.error) or bool(self.database_error)
 
 
 CLAIM_HOLD = timedelta(minutes=2)
 
 
 class OutboxSender:
-    def __init__(self, store: Store, smtp: SmtpSender, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        smtp: SmtpSender,
+        clock: Clock,
+        *,
+        holder: str = "",
+        gone: Callable[[str], bool] | None = None,
+    ) -> None:
         self._store = store
         self._smtp = smtp
         self._clock = clock
+        # Who claims rows, and how to tell that another claimer has ended (see claim_outbox).
+        self._holder = holder
+        self._gone = gone
         # Sent (the server said 250) but the 'sent' commit failed: never send these again in
         # this process; keep trying to record them.
         self._unmarked: set[int] = set()
@@ -64,9 +78,15 @@ class OutboxSender:
         try:
             await self._record_unmarked()
             # Claimed, not just read: another instance on the same database skips these
-            # until CLAIM_HOLD ends (it ends early only by being sent, retried or dead).
+            # until CLAIM_HOLD ends (it ends early by being sent, retried or dead, or when
+            # this process has ended and an instance on this host claims again).
             rows = await asyncio.to_thread(
-                self._store.claim_outbox, self._clock.now(), limit, hold=CLAIM_HOLD
+                self._store.claim_outbox,
+                self._clock.now(),
+                limit,
+                hold=CLAIM_HOLD,
+                holder=self._holder,
+                gone=self._gone,
             )
             for done, row in enumerate(rows, start=1):
                 if row.id in self._unmarked:
@@ -80,7 +100,7 @@ class OutboxSender:
                     )
                     break
         except TransientError as exc:  # the database, while reading or marking
-            result.error = str(exc)
+            result.database_error = str(exc)
             log.warning("outbox paused: %s", exc)
         return result
 
@@ -117,6 +137,7 @@ class OutboxSender:
             return
         # From the server's 250 above to the commit below lies the only window in which a
         # crash makes the message go out twice: one small UPDATE (see docs/delivery.md).
+        crash.point("after-smtp-250")  # test-only, inert unless MAILBOT_TEST_CRASH_AT
         self._unmarked.add(row.id)
         await asyncio.to_thread(self._store.mark_sent, row.id, now=self._clock.now())
         self._unmarked.discard(row.id)
