@@ -655,14 +655,21 @@ def _add_outbox(
 
 def _finish_inbox(s: Session, inbox_id: int, ticket_id: int, now: datetime) -> None:
     # FOR UPDATE: of two instances finishing the same row, the second waits, then sees it done.
-    row = s.get(InboxMessage, inbox_id, with_for_update=True)
-    if row is None:
+    # Only the status is read: loading the row would load its raw bytes too.
+    status = s.exec(
+        select(InboxMessage.status).where(InboxMessage.id == inbox_id).with_for_update()
+    ).first()
+    if status is None:
         raise LookupError(f"inbox row {inbox_id} vanished")
-    if row.status != InboxStatus.RECEIVED:
+    if status != InboxStatus.RECEIVED:
         # Another process got there first: roll back rather than make a second ticket/ack.
-        raise AlreadyProcessed(f"inbox row {inbox_id} is already {row.status}")
-    row.status, row.ticket_id, row.processed_at = InboxStatus.PROCESSED, ticket_id, now
-    s.add(row)
+        raise AlreadyProcessed(f"inbox row {inbox_id} is already {status}")
+    table = InboxMessage.__table__  # type: ignore[attr-defined]
+    s.connection().execute(
+        table.update()
+        .where(table.c.id == inbox_id)
+        .values(status=InboxStatus.PROCESSED, ticket_id=ticket_id, processed_at=now)
+    )
 
 
 def add_audit(

@@ -132,6 +132,8 @@ class Outbox(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("ticket_id", "kind", "seq"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The per-sender acknowledgement rate limit asks this for every new message.
+        Index("ix_outbox_recipients_created", "recipients", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
