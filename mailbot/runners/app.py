@@ -267,7 +267,9 @@ async def run_forever(
     log.info("mailbot running: %s", ", ".join(i.label for i in app.ingestors))
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    crashed = [t for t in tasks if t in done]
+    # A loop that returns because SIGTERM set `stop` (it may finish before `stopper` is seen
+    # done) has not crashed; one that raised, or returned on its own, has.
+    crashed = [t for t in tasks if t in done and (t.exception() or not stop.is_set())]
     for task in crashed:
         log.error("ALERT the %s loop died: %r", task.get_name(), task.exception())
     log.info("stopping: finishing in-flight work")
