@@ -273,17 +273,7 @@ class Store:
                 .order_by(col(Outbox.id))
                 .limit(limit)
             ).all()
-            return [
-                DueOutbox(
-                    r.id or 0,
-                    r.message_id,
-                    r.sender,
-                    tuple(r.recipients.split(",")),
-                    r.raw,
-                    r.attempts,
-                )
-                for r in rows
-            ]
+            return [_due(r) for r in rows]
 
     def claim_outbox(
         self,
@@ -328,17 +318,7 @@ class Store:
                 == 1
             ]
             s.commit()
-            return [
-                DueOutbox(
-                    r.id or 0,
-                    r.message_id,
-                    r.sender,
-                    tuple(r.recipients.split(",")),
-                    r.raw,
-                    r.attempts,
-                )
-                for r in claimed
-            ]
+            return [_due(r) for r in claimed]
 
     def release_claims(self, outbox_ids: Sequence[int], *, now: datetime) -> None:
         """Claimed rows this instance did not try: due again now, for anyone."""
@@ -603,13 +583,32 @@ def _unfetchable_row(
     )
 
 
+def _due(r: Outbox) -> DueOutbox:
+    recipients = tuple(r.recipients.split(","))
+    return DueOutbox(r.id or 0, r.message_id, r.sender, recipients, r.raw, r.attempts)
+
+
 def _add_customer_message(
     s: Session, ticket_id: int, inbox_id: int, mail: ParsedMail, kind: str, now: datetime
 ) -> None:
+    add_mail_message(s, ticket_id, inbox_id, mail, kind, now, direction="in")
+
+
+def add_mail_message(
+    s: Session,
+    ticket_id: int,
+    inbox_id: int,
+    mail: ParsedMail,
+    kind: str,
+    now: datetime,
+    *,
+    direction: str,
+) -> None:
+    """A fetched message joins a ticket: the customer's ("in"), or an agent's reply ("out")."""
     s.add(
         TicketMessage(
             ticket_id=ticket_id,
-            direction="in",
+            direction=direction,
             kind=kind,
             message_id=mail.message_id,
             inbox_id=inbox_id,

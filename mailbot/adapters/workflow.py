@@ -15,7 +15,7 @@ from mailbot.adapters.store import (
     _add_outbox,
     _finish_inbox,
     add_audit,
-    attachments_json,
+    add_mail_message,
     translate_db_errors,
 )
 from mailbot.adapters.tables import EscalationRow, Ticket, TicketMessage
@@ -96,21 +96,7 @@ class Workflow:
                 ticket.status, ticket.resolved_at = TicketStatus.RESOLVED, now
                 ticket.next_escalation_at = None
             s.add(ticket)
-            s.add(
-                TicketMessage(
-                    ticket_id=ticket_id,
-                    direction="out",
-                    kind="agent",
-                    message_id=mail.message_id,
-                    inbox_id=inbox_id,
-                    from_address=mail.from_address.lower(),
-                    subject=mail.subject,
-                    body=mail.text,
-                    new_text=mail.new_text,
-                    attachments=attachments_json(mail),
-                    created_at=now,
-                )
-            )
+            add_mail_message(s, ticket_id, inbox_id, mail, "agent", now, direction="out")
             _finish_inbox(s, inbox_id, ticket_id, now)
             add_audit(s, now, "agent_reply", ticket_id, inbox_id, {"closed": close})
             s.commit()

@@ -11,11 +11,12 @@ import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
+
+from mailbot.testing.servers import free_port
 
 _BIN_GLOB = "/usr/lib/postgresql/*/bin"
 
@@ -29,16 +30,10 @@ def _bin_dir() -> Path:
     return Path(found[-1])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Postgres:
     def __init__(self, database: str = "mailbot") -> None:
         self.database = database
-        self.port = _free_port()
+        self.port = free_port()
         self._bin = _bin_dir()
         self._root = Path(tempfile.mkdtemp(prefix="mailbot-pg-"))
         self._data = self._root / "data"
