@@ -21,11 +21,6 @@ from mailbot.testing.servers import Dovecot, SmtpReceiver, free_port
 
 pytestmark = pytest.mark.timeout(60)
 
-requires_dovecot = pytest.mark.skipif(
-    not os.path.exists("/usr/sbin/dovecot"),
-    reason="dovecot missing; run scripts/install-system-deps.sh",
-)
-
 PLAIN_MAIL = b"From: a@example.test\r\nTo: support@example.test\r\nSubject: plain\r\n\r\nhello\r\n"
 EIGHT_BIT_MAIL = (
     b"From: b@example.test\r\nTo: support@example.test\r\nSubject: umlaut\r\n"
@@ -128,7 +123,6 @@ def _send(
 # -- Dovecot -------------------------------------------------------------------------------------
 
 
-@requires_dovecot
 def test_append_flags_and_fetch_all(dovecot: Dovecot) -> None:
     """Appended messages come back byte-exact (8-bit body too) with their flags, in UID order."""
     dovecot.append(PLAIN_MAIL)
@@ -141,14 +135,12 @@ def test_append_flags_and_fetch_all(dovecot: Dovecot) -> None:
     assert dovecot.flags()[1] == set()
 
 
-@requires_dovecot
 def test_lf_only_messages_are_stored_with_crlf(dovecot: Dovecot) -> None:
     """Bare-LF input is normalised by imaplib, so tests may write messages with plain newlines."""
     dovecot.append(b"Subject: lf\n\nline\n")
     assert dovecot.fetch_all() == [b"Subject: lf\r\n\r\nline\r\n"]
 
 
-@requires_dovecot
 def test_clear_flag_only_removes_that_flag(dovecot: Dovecot) -> None:
     """clear_flag removes \\Seen from all messages and leaves other flags alone."""
     dovecot.append(_mail(1), flags="\\Seen \\Flagged")
@@ -159,7 +151,6 @@ def test_clear_flag_only_removes_that_flag(dovecot: Dovecot) -> None:
     assert dovecot.flags() == {1: set(), 2: set()}
 
 
-@requires_dovecot
 def test_folders_and_append_many(dovecot: Dovecot) -> None:
     """append_many fills a created folder in order; other folders stay empty."""
     dovecot.create_folder("Support.Done")
@@ -173,7 +164,6 @@ def test_folders_and_append_many(dovecot: Dovecot) -> None:
     assert dovecot.folder_path("Support.Done").is_dir()
 
 
-@requires_dovecot
 def test_missing_folder_raises(dovecot: Dovecot) -> None:
     """Helpers report IMAP NO replies instead of returning empty results."""
     with pytest.raises(RuntimeError, match="SELECT"):
@@ -182,7 +172,6 @@ def test_missing_folder_raises(dovecot: Dovecot) -> None:
         dovecot.uidvalidity("Nope")
 
 
-@requires_dovecot
 def test_restart_keeps_mail_uids_and_uidvalidity(dovecot: Dovecot) -> None:
     """A restart reuses port and Maildir: same mail, flags and UIDVALIDITY; UIDs keep counting."""
     dovecot.append(PLAIN_MAIL, flags="\\Seen")
@@ -196,7 +185,6 @@ def test_restart_keeps_mail_uids_and_uidvalidity(dovecot: Dovecot) -> None:
     assert sorted(dovecot.flags()) == [1, 2, 3]
 
 
-@requires_dovecot
 def test_stop_releases_port_and_processes(dovecot: Dovecot) -> None:
     """After stop() no instance process is left and the port is free; start() brings mail back."""
     dovecot.append(PLAIN_MAIL)
@@ -215,7 +203,6 @@ def test_stop_releases_port_and_processes(dovecot: Dovecot) -> None:
     assert dovecot.fetch_all() == [PLAIN_MAIL]
 
 
-@requires_dovecot
 def test_recreate_inbox_assigns_new_uidvalidity(dovecot: Dovecot) -> None:
     """recreate_folder empties INBOX, changes UIDVALIDITY, restarts UIDs at 1; others stay."""
     dovecot.create_folder("Archive")
@@ -241,7 +228,6 @@ def test_recreate_inbox_assigns_new_uidvalidity(dovecot: Dovecot) -> None:
     conn.logout()
 
 
-@requires_dovecot
 def test_recreate_subfolder_assigns_new_uidvalidity(dovecot: Dovecot) -> None:
     """recreate_folder works for non-INBOX folders and leaves INBOX alone."""
     dovecot.create_folder("Archive")
@@ -256,7 +242,6 @@ def test_recreate_subfolder_assigns_new_uidvalidity(dovecot: Dovecot) -> None:
     assert (dovecot.uidvalidity(), dovecot.fetch_all()) == (inbox, [_mail(9)])
 
 
-@requires_dovecot
 def test_two_instances_are_independent(tmp_path: Path, dovecot: Dovecot) -> None:
     """A second instance gets its own port, instance name and mail."""
     with Dovecot(tmp_path / "second", user="other@example.test", password="pw2") as second:
@@ -267,7 +252,6 @@ def test_two_instances_are_independent(tmp_path: Path, dovecot: Dovecot) -> None
         assert dovecot.fetch_all() == []
 
 
-@requires_dovecot
 def test_idle_pushes_new_mail(dovecot: Dovecot) -> None:
     """A client in IDLE hears about an append within a few seconds (inotify, ~0.5 s delay)."""
     with socket.create_connection((dovecot.host, dovecot.port), timeout=10) as sock:
@@ -286,7 +270,6 @@ def test_idle_pushes_new_mail(dovecot: Dovecot) -> None:
         reader.close()
 
 
-@requires_dovecot
 def test_wrong_password_is_rejected(dovecot: Dovecot) -> None:
     """The passdb really checks the password."""
     conn = imaplib.IMAP4(dovecot.host, dovecot.port)
@@ -295,7 +278,6 @@ def test_wrong_password_is_rejected(dovecot: Dovecot) -> None:
     conn.logout()
 
 
-@requires_dovecot
 def test_start_failure_reports_log(tmp_path: Path) -> None:
     """A busy port makes start() fail fast with Dovecot's own error, leaving nothing running."""
     with socket.socket() as blocker:
@@ -311,7 +293,6 @@ def test_start_failure_reports_log(tmp_path: Path) -> None:
         server.close()
 
 
-@requires_dovecot
 def test_plain_instance_offers_no_tls(dovecot: Dovecot) -> None:
     """Without a cert there is no IMAPS port and no STARTTLS capability."""
     conn = imaplib.IMAP4(dovecot.host, dovecot.port)
@@ -320,7 +301,6 @@ def test_plain_instance_offers_no_tls(dovecot: Dovecot) -> None:
     conn.logout()
 
 
-@requires_dovecot
 def test_imaps_with_trusted_ca(tls_dovecot: Dovecot, tls_files: TlsFiles) -> None:
     """Implicit TLS on ssl_port verifies against the trustme CA and serves the same mailbox."""
     tls_dovecot.append(PLAIN_MAIL)
@@ -335,7 +315,6 @@ def test_imaps_with_trusted_ca(tls_dovecot: Dovecot, tls_files: TlsFiles) -> Non
     conn.logout()
 
 
-@requires_dovecot
 def test_imaps_rejects_untrusting_client(tls_dovecot: Dovecot) -> None:
     """A client that does not trust the test CA fails verification, so the cert is really in use."""
     assert tls_dovecot.ssl_port is not None
@@ -345,7 +324,6 @@ def test_imaps_rejects_untrusting_client(tls_dovecot: Dovecot) -> None:
         )
 
 
-@requires_dovecot
 def test_starttls_on_plain_port(tls_dovecot: Dovecot, tls_files: TlsFiles) -> None:
     """The plain port advertises STARTTLS and upgrades with a verified handshake."""
     conn = imaplib.IMAP4(tls_dovecot.host, tls_dovecot.port)
