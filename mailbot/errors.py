@@ -13,6 +13,10 @@ class TransientError(MailbotError):
     """Worth retrying later: network down, 4xx, lock timeout."""
 
 
+class DatabaseUnavailable(TransientError):
+    """The database is down, locked past the busy timeout, or its disk is full."""
+
+
 class PermanentError(MailbotError):
     """Will not succeed on retry: 5xx, malformed input. Quarantine or mark dead."""
 

@@ -33,7 +33,7 @@ from mailbot.domain import (
     TicketStatus,
     TicketView,
 )
-from mailbot.errors import TransientError
+from mailbot.errors import DatabaseUnavailable
 
 
 class AlreadyProcessed(Exception):
@@ -725,7 +725,7 @@ class translate_db_errors:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
         if isinstance(exc, OperationalError | InterfaceError):
-            raise TransientError(f"database: {exc.orig}") from exc
+            raise DatabaseUnavailable(f"database: {exc.orig}") from exc
 
 
 def attachments_json(mail: ParsedMail) -> str:

@@ -30,7 +30,7 @@ from mailbot.core.render import Sender
 from mailbot.core.rules import compile_rule
 from mailbot.core.sla import Windows
 from mailbot.domain import FaqLink
-from mailbot.errors import MailbotError, TransientError
+from mailbot.errors import DatabaseUnavailable, MailbotError, TransientError
 from mailbot.logconfig import bind, configure_from, log_context
 from mailbot.runners.escalate import EscalationConfig, Escalator
 from mailbot.runners.ingest import Ingestor
@@ -296,7 +296,7 @@ def _start_scheduler(app: App) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler()
 
     async def scan() -> None:
-        if await app.lease_keeper.hold("escalation-scan"):  # one instance scans at a time
+        if await app.lease_keeper.ensure("escalation-scan"):  # one instance scans at a time
             await app.escalator.scan()
 
     scheduler.add_job(
@@ -438,8 +438,9 @@ async def _ingest_loop(
     bind(mailbox=ingestor.label)  # every line this task logs names its mailbox
     name = f"IMAP {ingestor.label}"
     outage = Outage(name, health)
+    database = Outage("database (ingest)")  # a full or locked database is not an IMAP outage
     while not stop.is_set():
-        if not await leases.hold(f"ingest:{ingestor.label}"):
+        if not await leases.ensure(f"ingest:{ingestor.label}"):
             # Another instance ingests this mailbox; stand by to take over if it dies.
             await ingestor.reset()
             health.passed(name)
@@ -451,6 +452,10 @@ async def _ingest_loop(
             health.passed(name)
             await ingestor.wait_for_news(stop)
             outage.ok()  # only when the wait worked too: a failing IDLE is an outage
+            database.ok()
+        except DatabaseUnavailable as exc:  # nothing was flagged: the mail stays on the server
+            await ingestor.reset()
+            await sleep_unless(stop, database.failed(str(exc)))
         except TransientError as exc:
             await ingestor.reset()
             await sleep_unless(stop, outage.failed(str(exc)))
@@ -466,7 +471,7 @@ async def _process_loop(app: App, stop: asyncio.Event, wakes: _Wakes, health: He
     while not stop.is_set():
         await sleep_unless(stop, delay, wakes.process)
         wakes.process.clear()
-        if not await app.lease_keeper.hold("process"):
+        if not await app.lease_keeper.ensure("process"):
             delay = STANDBY_SECONDS  # another instance processes; take over if it dies
             continue
         try:

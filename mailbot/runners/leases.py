@@ -95,6 +95,12 @@ class LeaseKeeper:
         (self._held.add if ok else self._held.discard)(name)
         return ok
 
+    async def ensure(self, name: str) -> bool:
+        """True when this instance holds `name`, asking the database only when it does not:
+        held leases are kept fresh by renew_forever, so a loop may call this at every wake
+        without a database write each time."""
+        return self.holds(name) or await self.hold(name)
+
     async def renew_forever(self, stop: asyncio.Event) -> None:
         """Push every held lease forward every third of its lifetime."""
         interval = self.ttl.total_seconds() / 3
