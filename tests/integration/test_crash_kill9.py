@@ -203,10 +203,14 @@ def check_acknowledgements(db: Path, receiver: SmtpReceiver, kills: list[Kill]) 
     ids = [str(next(iter(message_ids([m])))) for m in receiver.messages]
     counts = Counter(ids)
     assert set(counts) == {str(r[1]) for r in acks}  # every ack arrived; nothing else did
-    twice = sorted(mid for mid, n in counts.items() if n > 1)
-    assert all(counts[mid] == 2 for mid in twice), counts.most_common(3)
-    # A duplicate's first copy is the last message the receiver accepted before a kill: the
-    # 250 came (or was on its way) and the process died before 'sent' was committed.
-    last_before_a_kill = {ids[k.received - 1] for k in kills if k.received}
-    assert set(twice) <= last_before_a_kill, (twice, last_before_a_kill)
-    return len(twice)
+    # Each extra copy is explained by one kill: the copy before it was the last message the
+    # receiver accepted before that kill (the 250 came and the process died before 'sent' was
+    # committed). A restarted daemon sends that row first, so a second kill soon after can hit
+    # the same row's window again: a message may be repeated once per kill, never more.
+    extra = {mid: n - 1 for mid, n in counts.items() if n > 1}
+    last_before_a_kill = Counter(ids[k.received - 1] for k in kills if k.received)
+    assert all(extra[mid] <= last_before_a_kill[mid] for mid in extra), (
+        extra,
+        last_before_a_kill,
+    )
+    return sum(extra.values())
