@@ -30,6 +30,7 @@ from mailbot.domain import (
     OutboxStatus,
     OutgoingMail,
     ParsedMail,
+    Promise,
     TicketStatus,
     TicketView,
 )
@@ -62,6 +63,10 @@ class DueOutbox:
 def dedupe_key(message_id: str, raw: bytes) -> str:
     """Message-ID when there is one, else the hash of the raw bytes."""
     return f"mid:{message_id}" if message_id else f"sha256:{hashlib.sha256(raw).hexdigest()}"
+
+
+# (the re-opened ticket, the number its acknowledgement gets) -> (new promise, ack or None)
+Renewal = Callable[[TicketView, int], tuple[Promise, OutgoingMail | None]]
 
 
 class Store:
@@ -237,9 +242,13 @@ class Store:
         *,
         now: datetime,
         kind: str = "follow_up",
+        renew: Renewal | None = None,
     ) -> str:
         """Attach a message to its ticket. A customer's follow-up re-opens a resolved ticket;
-        a bounce of our acknowledgement (kind "bounce") does not."""
+        a bounce of our acknowledgement (kind "bounce") does not.
+
+        `renew` gives a re-opened ticket its new promise, and the acknowledgement that tells
+        the customer (None: no acknowledgement, e.g. the sender is rate-limited)."""
         with translate_db_errors(), self._session() as s:
             ticket = s.get(Ticket, ticket_id)
             if ticket is None:
@@ -247,6 +256,8 @@ class Store:
             if kind == "follow_up" and ticket.status == TicketStatus.RESOLVED:
                 ticket.status, ticket.resolved_at = TicketStatus.OPEN, None
                 ticket.next_escalation_at = now
+                if renew is not None:
+                    _renew_promise(s, ticket, renew, now)
                 s.add(ticket)
             _add_customer_message(s, ticket_id, inbox_id, mail, kind, now)
             _finish_inbox(s, inbox_id, ticket_id, now)
@@ -650,6 +661,20 @@ def _add_outbox(
             created_at=now,
         )
     )
+
+
+def _renew_promise(s: Session, ticket: Ticket, renew: Renewal, now: datetime) -> None:
+    """A new promise from `now`, and its acknowledgement numbered after the earlier ones."""
+    assert ticket.id is not None
+    acks = s.exec(
+        select(func.count()).where(Outbox.ticket_id == ticket.id, Outbox.kind == "ack")
+    ).one()
+    promised, out = renew(_view(ticket), acks + 1)
+    ticket.promise_start = now
+    ticket.first_response_due = promised.first_response_due
+    ticket.resolution_due = promised.resolution_due
+    if out is not None:
+        _add_outbox(s, ticket.id, "ack", acks + 1, out, now)
 
 
 def _finish_inbox(s: Session, inbox_id: int, ticket_id: int, now: datetime) -> None:

@@ -102,6 +102,11 @@ class Ticket(SQLModel, table=True):
     assignee: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     # When the escalation scan should look at this ticket next; NULL once nothing can fire.
     next_escalation_at: datetime | None = _ts(nullable=True, index=True)
+    # When the current promise began: NULL for the first (received_at); a customer's
+    # follow-up that re-opens a resolved ticket starts a new one (migration 0010).
+    promise_start: datetime | None = _ts(nullable=True)
+    # The latest agent reply; first_response_at keeps the first one, for reports.
+    last_response_at: datetime | None = _ts(nullable=True)
 
 
 class TicketMessage(SQLModel, table=True):

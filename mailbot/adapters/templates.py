@@ -73,6 +73,10 @@ class Problem:
         return f"{'error' if self.error else 'warning'}: {self.path}: {self.message}"
 
 
+# Templates the daemon uses besides "default" and one per category, and who gets them.
+SPECIAL = {"reopened": "customers whose reply re-opens a resolved case"}
+
+
 def check_templates(
     root: Path,
     *,
@@ -89,7 +93,7 @@ def check_templates(
     broken = {p.path.split(":")[0] for p in problems}
     for language in languages:
         problems += _missing(root, language, categories)
-        for name in ("default", *categories):
+        for name in ("default", *SPECIAL, *categories):
             for suffix in (".txt.j2", ".html.j2"):
                 path = f"{language}/{name}{suffix}"
                 if (root / path).is_file() and path not in broken:
@@ -97,7 +101,9 @@ def check_templates(
         subject = f"{language}/_subject.txt.j2"
         if (root / subject).is_file() and subject not in broken:
             templated = [
-                {**s, "template": n} for n in ("default", *categories) for s in samples(language, n)
+                {**s, "template": n}
+                for n in ("default", *SPECIAL, *categories)
+                for s in samples(language, n)
             ]
             problems += _render_problems(env, subject, templated)
     problems += _strays(root, categories, languages)
@@ -126,13 +132,13 @@ def _missing(root: Path, language: str, categories: Sequence[str]) -> list[Probl
         for name in ("_subject.txt.j2", "default.txt.j2", "default.html.j2")
         if not (root / language / name).is_file()
     ]
-    for category in categories:
+    for name in (*SPECIAL, *categories):
         for suffix in (".txt.j2", ".html.j2"):
-            if not (root / language / f"{category}{suffix}").is_file():
+            if not (root / language / f"{name}{suffix}").is_file():
+                what = SPECIAL.get(name, "tickets of this category")
                 problems.append(
                     Problem(
-                        f"{language}/{category}{suffix}",
-                        "missing: tickets of this category get the default template",
+                        f"{language}/{name}{suffix}", f"missing: {what} get the default template"
                     )
                 )
     return problems
@@ -171,7 +177,7 @@ def _template_line(exc: BaseException) -> str | None:
 
 def _strays(root: Path, categories: Sequence[str], languages: Sequence[str]) -> list[Problem]:
     """Files the daemon will never use: usually a misspelt category or language."""
-    known = {"default", *categories}
+    known = {"default", *SPECIAL, *categories}
     problems = []
     for path in sorted(root.glob("*/*.j2")):
         language, stem = path.parent.name, path.name.split(".")[0]

@@ -112,17 +112,7 @@ class Workflow:
                 .order_by(col(Ticket.next_escalation_at))
                 .limit(limit)
             ).all()
-            return [
-                TicketTimes(
-                    ticket_id=t.id or 0,
-                    received_at=t.received_at,
-                    first_response_due=t.first_response_due,
-                    resolution_due=t.resolution_due,
-                    first_response_at=t.first_response_at,
-                    resolved=t.status != TicketStatus.OPEN,
-                )
-                for t in rows
-            ]
+            return [ticket_times(t) for t in rows]
 
     def record_escalations(
         self,
@@ -218,9 +208,26 @@ class Workflow:
             s.commit()
 
 
+def ticket_times(t: Ticket) -> TicketTimes:
+    """The escalation core's view of the ticket's current promise: after a customer re-opened
+    it, the promise counts from the re-opening and only a later agent reply answers it."""
+    start = t.promise_start or t.received_at
+    answered = t.last_response_at or t.first_response_at
+    return TicketTimes(
+        ticket_id=t.id or 0,
+        received_at=start,
+        first_response_due=t.first_response_due,
+        resolution_due=t.resolution_due,
+        first_response_at=answered if answered is not None and answered >= start else None,
+        resolved=t.status != TicketStatus.OPEN,
+    )
+
+
 def _mark_responded(ticket: Ticket, at: datetime) -> None:
     if ticket.first_response_at is None:
         ticket.first_response_at = at
+    if ticket.last_response_at is None or at > ticket.last_response_at:
+        ticket.last_response_at = at
     ticket.next_escalation_at = at  # the first-response chain ends; the resolution one goes on
 
 

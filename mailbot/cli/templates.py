@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from mailbot.adapters.knowledge import load_articles
-from mailbot.adapters.templates import FileTemplates, Problem, check_templates
+from mailbot.adapters.templates import SPECIAL, FileTemplates, Problem, check_templates
 from mailbot.cli.common import EXIT_RUNTIME, config_option, default_config_path, exits, load
 from mailbot.core.faq import FaqIndex
 from mailbot.core.parse import parse
@@ -54,7 +54,7 @@ def check(config_path: Path | None, directory: Path | None) -> None:
     for problem in problems:
         click.echo(str(problem))
     errors = sum(p.error for p in problems)
-    checked = len(taxonomy.languages) * (len(taxonomy.categories) + 1)
+    checked = len(taxonomy.languages) * (len(taxonomy.categories) + 1 + len(SPECIAL))
     click.echo(
         f"{root}: {checked} templates x 2 parts in {len(taxonomy.languages)} languages; "
         f"{errors} error(s), {len(problems) - errors} warning(s)"
@@ -65,7 +65,9 @@ def check(config_path: Path | None, directory: Path | None) -> None:
 
 @templates.command()
 @config_option
-@click.option("--category", required=True, help="A category of the taxonomy, or 'default'.")
+@click.option(
+    "--category", required=True, help="A category of the taxonomy, 'default' or 'reopened'."
+)
 @click.option("--lang", "language", required=True, help="A configured language, e.g. ko.")
 @click.option("--urgency", default="normal", show_default=True)
 @click.option(
@@ -87,8 +89,9 @@ def preview(
     """Print the acknowledgement as the customer would get it (headers, text and HTML)."""
     settings = _settings(config_path)
     taxonomy = settings.taxonomy if settings else TaxonomySettings()
-    if category not in ("default", *taxonomy.categories):
-        raise InputError(f"--category {category!r} is not in {['default', *taxonomy.categories]}")
+    names = ["default", *SPECIAL, *taxonomy.categories]
+    if category not in names:
+        raise InputError(f"--category {category!r} is not in {names}")
     if urgency not in taxonomy.urgencies:
         raise InputError(f"--urgency {urgency!r} is not in {taxonomy.urgencies}")
     root = directory or (settings.templates_dir if settings else shipped("templates"))

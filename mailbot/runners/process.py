@@ -11,10 +11,10 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from mailbot.adapters.store import AlreadyProcessed, PendingInbox, Store
+from mailbot.adapters.store import AlreadyProcessed, PendingInbox, Renewal, Store
 from mailbot.adapters.workflow import Workflow
 from mailbot.clock import Clock
 from mailbot.core.autoreply import loop_verdict
@@ -24,6 +24,7 @@ from mailbot.core.decide import decide
 from mailbot.core.parse import parse
 from mailbot.core.render import AckExtras, Sender, TemplateRenderer, customer_zone, render_ack
 from mailbot.core.sla import SlaPolicy, Windows
+from mailbot.core.sla import promise as sla_promise
 from mailbot.domain import (
     Action,
     Classification,
@@ -32,6 +33,7 @@ from mailbot.domain import (
     LoopVerdict,
     OutgoingMail,
     ParsedMail,
+    Promise,
     ThreadMatch,
     TicketView,
 )
@@ -168,7 +170,13 @@ class Processor:
             assert decision.ticket_id is not None
             kind = "bounce" if mail.is_delivery_report else "follow_up"
             ref = self._store.add_follow_up(
-                row.id, decision.ticket_id, mail, decision, now=now, kind=kind
+                row.id,
+                decision.ticket_id,
+                mail,
+                decision,
+                now=now,
+                kind=kind,
+                renew=self._renewal(row, mail, verdict, now),
             )
             return f"{kind} on {ref} ({match.reason})", False
         renderer = (
@@ -187,6 +195,54 @@ class Processor:
         )
         c = classification
         return f"ticket {ref} {c.category}/{c.urgency}/{c.language}", renderer is not None
+
+    def _renewal(
+        self, row: PendingInbox, mail: ParsedMail, verdict: LoopVerdict, now: datetime
+    ) -> Renewal:
+        """For a follow-up that re-opens a resolved ticket: a new promise counted from this
+        message, told to the customer with the "reopened" template unless replies to this
+        sender are held back (loops, rate limit)."""
+
+        def renew(view: TicketView, seq: int) -> tuple[Promise, OutgoingMail | None]:
+            promised = sla_promise(
+                self._cfg.sla,
+                received=row.fetched_at,
+                category=view.category,
+                urgency=view.urgency,
+                sender=mail.from_address,
+                mailbox=self._cfg.mailbox_windows.get((row.account, row.mailbox)),
+            )
+            if not verdict.may_reply:
+                return promised, None
+            renewed = replace(
+                view,
+                received_at=row.fetched_at,
+                first_response_due=promised.first_response_due,
+            )
+            extras = AckExtras(
+                promise=promised,
+                zone=customer_zone(
+                    mail.date,
+                    view.language,
+                    language_zones=self._cfg.language_zones,
+                    calendar_zone=promised.timezone,
+                ),
+                faq=(),
+                help_url=self._cfg.help_url,
+                needs_triage=False,
+            )
+            out = self._render_or_default(
+                renewed,
+                "reopened",
+                in_reply_to=mail.message_id,
+                references=mail.references,
+                now=now,
+                extras=extras,
+                seq=seq,
+            )
+            return promised, out
+
+        return renew
 
     def _first_check(self, received: datetime, decision: Decision) -> datetime | None:
         """The earliest moment an escalation (a warning) could fire; saves the scan a write
@@ -260,27 +316,45 @@ class Processor:
             needs_triage=decision.needs_triage,
         )
         template = decision.template
+
+        def render(view: TicketView) -> OutgoingMail:
+            return self._render_or_default(
+                view,
+                template,
+                in_reply_to=mail.message_id,
+                references=mail.references,
+                now=now,
+                extras=extras,
+            )
+
+        return render
+
+    def _render_or_default(
+        self,
+        view: TicketView,
+        template: str,
+        *,
+        in_reply_to: str,
+        references: tuple[str, ...],
+        now: datetime,
+        extras: AckExtras,
+        seq: int = 1,
+    ) -> OutgoingMail:
         ack = functools.partial(
             render_ack,
             renderer=self._renderer,
             sender=self._cfg.sender,
-            in_reply_to=mail.message_id,
-            references=mail.references,
+            in_reply_to=in_reply_to,
+            references=references,
             now=now,
             extras=extras,
+            seq=seq,
         )
-
-        def render(view: TicketView) -> OutgoingMail:
-            try:
-                return ack(view, template=template)
-            except TemplateError as exc:
-                # The customer still gets an acknowledgement: the generic one.
-                log.error(
-                    "ALERT template %r failed for %s, using the default: %s",
-                    template,
-                    view.ref,
-                    exc,
-                )
-                return ack(view, template="default")
-
-        return render
+        try:
+            return ack(view, template=template)
+        except TemplateError as exc:
+            # The customer still gets an acknowledgement: the generic one.
+            log.error(
+                "ALERT template %r failed for %s, using the default: %s", template, view.ref, exc
+            )
+            return ack(view, template="default")

@@ -6,20 +6,24 @@ import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 from types import MappingProxyType
 
 from sqlmodel import Session, select
 
 from mailbot.adapters.store import Store
-from mailbot.adapters.tables import InboxMessage, Ticket, TicketMessage
+from mailbot.adapters.tables import EscalationRow, InboxMessage, Ticket, TicketMessage
 from mailbot.adapters.templates import FileTemplates
+from mailbot.adapters.workflow import Workflow
 from mailbot.clock import FrozenClock
 from mailbot.core.classify import ClassifyPolicy
+from mailbot.core.escalation import EscalationPolicy, Step
 from mailbot.core.parse import message_id_of
 from mailbot.core.render import Sender
 from mailbot.core.sla import ALWAYS_OPEN, SlaPolicy, Windows
 from mailbot.domain import FetchedMail
 from mailbot.resources import shipped
+from mailbot.runners.escalate import EscalationConfig, Escalator
 from mailbot.runners.process import ProcessConfig, Processor
 
 START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -141,3 +145,77 @@ def test_robots_can_be_quarantined_as_noise(store: Store) -> None:
         row = s.exec(select(InboxMessage)).one()
         assert row.status == "quarantined" and row.reason.startswith("noise: list-id")
         assert s.exec(select(Ticket)).all() == []
+
+
+def test_a_customer_reopening_a_resolved_ticket_gets_a_new_promise_and_chain(
+    store: Store,
+) -> None:
+    clock = FrozenClock(START)
+    proc = processor(store, clock)
+    workflow = Workflow(store.engine)
+    deliver(store, proc, customer("Order stuck", "<m1@x>"), clock)
+    [ack] = store.due_outbox(clock.now(), 10)
+    ref = "MB-000001"
+    clock.advance(timedelta(hours=1))
+    workflow.respond(ref, now=clock.now())
+    workflow.close(ref, now=clock.now())
+
+    clock.advance(timedelta(days=2))  # the old promises (4 h, 4 h) are long past
+    reopened_at = clock.now()
+    deliver(store, proc, customer("Re: Order stuck", "<m2@x>", body="Still stuck!"), clock)
+    with Session(store.engine) as s:
+        ticket = s.exec(select(Ticket)).one()
+    assert ticket.status == "open"
+    assert ticket.promise_start == reopened_at
+    assert ticket.first_response_due == reopened_at + timedelta(hours=4)  # high, 24/7
+    assert ticket.resolution_due == reopened_at + timedelta(hours=4)
+    assert ticket.first_response_at == START + timedelta(hours=1)  # reports keep the first
+
+    # The customer is told, in a second acknowledgement threaded to their reply.
+    second = [o for o in store.due_outbox(clock.now(), 10) if o.id != ack.id]
+    assert len(second) == 1
+    told = message_from_bytes(second[0].raw, policy=policy.default)
+    assert "re-opened" in str(told["Subject"]) and ref in str(told["Subject"])
+    assert told["In-Reply-To"] == "<m2@x>"
+    assert second[0].message_id != ack.message_id
+
+    # The first-response chain runs again, from the re-opening: warned at 75 % of 4 h...
+    scanner = escalation(store, clock)
+    clock.advance(timedelta(hours=2))
+    asyncio.run(scanner.scan())
+    assert escalations(store) == []
+    clock.advance(timedelta(hours=1, minutes=1))
+    asyncio.run(scanner.scan())
+    assert ("first_response", 0) in escalations(store)
+    # ...and an agent's answer stops it, while the resolution chain goes on.
+    workflow.respond(ref, now=clock.now())
+    clock.advance(timedelta(hours=2))
+    asyncio.run(scanner.scan())
+    assert ("first_response", 1) not in escalations(store)
+    assert ("resolution", 1) in escalations(store)
+
+
+def test_a_rate_limited_customer_reopening_gets_the_promise_without_an_ack(
+    store: Store,
+) -> None:
+    clock = FrozenClock(START)
+    proc = processor(store, clock, max_acks_per_hour=1)
+    deliver(store, proc, customer("Order stuck", "<m1@x>"), clock)
+    Workflow(store.engine).close("MB-000001", now=clock.now())
+    clock.advance(timedelta(minutes=5))  # still inside the hour of the first ack
+    deliver(store, proc, customer("Re: Order stuck", "<m2@x>"), clock)
+    assert len(store.due_outbox(clock.now(), 10)) == 1  # only the first ack
+    with Session(store.engine) as s:
+        ticket = s.exec(select(Ticket)).one()
+    assert ticket.status == "open" and ticket.promise_start == clock.now()
+
+
+def escalation(store: Store, clock: FrozenClock) -> Escalator:
+    policy = EscalationPolicy(warn_fraction=0.75, steps=(Step(1, timedelta(0)),))
+    config = EscalationConfig(policy, Sender("support@example.test", "Support", None))
+    return Escalator(Workflow(store.engine), config, clock)
+
+
+def escalations(store: Store) -> list[tuple[str, int]]:
+    with Session(store.engine) as s:
+        return [(e.target, e.level) for e in s.exec(select(EscalationRow)).all()]
