@@ -226,6 +226,9 @@ class ClassifierSettings(_Strict):
 
 class RepliesSettings(_Strict):
     max_acks_per_sender_per_hour: int = Field(default=3, ge=0)
+    # A customer who writes just "status" (상태, 状态, ステータス...) about their own case gets
+    # its state and promised time; more than this per ticket and hour are recorded unanswered.
+    status_answers_per_hour: int = Field(default=3, ge=0)
     # Mail that says it is automatic (Auto-Submitted, lists, bounces, no-reply...) and joins
     # no ticket: "ticket" keeps it as a ticket without an ack; "quarantine" files it as noise.
     robots: Literal["ticket", "quarantine"] = "ticket"

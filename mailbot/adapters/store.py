@@ -22,6 +22,7 @@ from mailbot.adapters.tables import (
     Ticket,
     TicketMessage,
 )
+from mailbot.core.status import CaseState
 from mailbot.domain import (
     Classification,
     Decision,
@@ -262,6 +263,60 @@ class Store:
             _add_customer_message(s, ticket_id, inbox_id, mail, kind, now)
             _finish_inbox(s, inbox_id, ticket_id, now)
             add_audit(s, now, kind, ticket_id, inbox_id, {"reasons": list(d.reasons)})
+            s.commit()
+            return ticket.ref
+
+    def case_state(self, ticket_id: int, *, now: datetime) -> tuple[TicketView, CaseState] | None:
+        """What a status answer about this ticket would say, and how many went out lately."""
+        with translate_db_errors(), self._session() as s:
+            ticket = s.get(Ticket, ticket_id)
+            if ticket is None:
+                return None
+            last_in = s.exec(
+                select(func.max(TicketMessage.created_at)).where(
+                    TicketMessage.ticket_id == ticket_id,
+                    TicketMessage.direction == "in",
+                    col(TicketMessage.kind).in_(("customer", "follow_up")),
+                )
+            ).one()
+            recent = s.exec(
+                select(func.count())
+                .select_from(Outbox)
+                .where(
+                    Outbox.ticket_id == ticket_id,
+                    Outbox.kind == "status",
+                    Outbox.created_at >= now - timedelta(hours=1),
+                )
+            ).one()
+            return _view(ticket), _case_state(ticket, last_in, int(recent))
+
+    def answer_status(
+        self,
+        inbox_id: int,
+        ticket_id: int,
+        mail: ParsedMail,
+        render: Callable[[int], OutgoingMail] | None,
+        *,
+        now: datetime,
+        reason: str,
+    ) -> str:
+        """Record a status request on its ticket, with the answer (numbered after earlier
+        ones) in the outbox, or without one (`reason` says why). It is no new request: the
+        ticket's status and promises stay as they are."""
+        with translate_db_errors(), self._session() as s:
+            ticket = s.get(Ticket, ticket_id)
+            if ticket is None:
+                raise LookupError(f"ticket {ticket_id} vanished")
+            _add_customer_message(s, ticket_id, inbox_id, mail, "status_request", now)
+            if render is not None:
+                seq = s.exec(
+                    select(func.count()).where(
+                        Outbox.ticket_id == ticket_id, Outbox.kind == "status"
+                    )
+                ).one()
+                _add_outbox(s, ticket_id, "status", seq + 1, render(seq + 1), now)
+            _finish_inbox(s, inbox_id, ticket_id, now)
+            add_audit(s, now, "status_request", ticket_id, inbox_id, {"answered": reason or "yes"})
             s.commit()
             return ticket.ref
 
@@ -723,6 +778,27 @@ def _explanation(c: Classification, d: Decision) -> str:
             "reasons": list(d.reasons),
         },
         ensure_ascii=False,
+    )
+
+
+def _case_state(t: Ticket, last_customer_message: datetime | None, recent: int) -> CaseState:
+    start = t.promise_start or t.received_at
+    answered = t.last_response_at or t.first_response_at
+    replied_last = answered is not None and (
+        last_customer_message is None or answered >= last_customer_message
+    )
+    is_open = t.status == TicketStatus.OPEN
+    due: datetime | None = None
+    if is_open:
+        owed_first = answered is None or answered < start
+        due = t.first_response_due if owed_first else t.resolution_due
+    return CaseState(
+        ref=t.ref,
+        owner=t.customer_address,
+        open=is_open,
+        due=due,
+        waiting_for="customer" if replied_last else "team",
+        recent_answers=recent,
     )
 
 

@@ -74,7 +74,10 @@ class Problem:
 
 
 # Templates the daemon uses besides "default" and one per category, and who gets them.
-SPECIAL = {"reopened": "customers whose reply re-opens a resolved case"}
+SPECIAL = {
+    "reopened": "customers whose reply re-opens a resolved case",
+    "status": "customers asking where their case stands",
+}
 
 
 def check_templates(

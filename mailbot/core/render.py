@@ -62,6 +62,9 @@ class AckExtras:
     faq: tuple[FaqLink, ...] = ()
     help_url: str = ""
     needs_triage: bool = False
+    # For status answers: is the case open, and who must act next ("team" or "customer").
+    case_open: bool = True
+    waiting_for: str = "team"
 
 
 def ack_context(view: TicketView, extras: AckExtras, *, team: str) -> dict[str, Any]:
@@ -81,6 +84,7 @@ def ack_context(view: TicketView, extras: AckExtras, *, team: str) -> dict[str, 
         "faq": [{"title": header_safe(f.title), "url": f.url} for f in extras.faq],
         "help_url": extras.help_url,
         "team": team,
+        "case": {"open": extras.case_open, "waiting_for": extras.waiting_for},
     }
 
 
@@ -156,11 +160,13 @@ def render_ack(
     now: datetime,
     extras: AckExtras,
     seq: int = 1,
+    kind: str = "ack",
 ) -> OutgoingMail:
-    """The acknowledgement for a new ticket as wire bytes."""
+    """An automatic reply to a customer (acknowledgement, status answer) as wire bytes;
+    (kind, seq) is its outbox key, which its Message-ID is made from."""
     parts = renderer.render(view.language, template, ack_context(view, extras, team=sender.name))
     domain = sender.address.rsplit("@", 1)[-1]
-    message_id = make_message_id(view.ref, "ack", seq, domain)
+    message_id = make_message_id(view.ref, kind, seq, domain)
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = formataddr((header_safe(sender.name, 100), sender.address))
     msg["To"] = view.customer_address
@@ -216,6 +222,8 @@ def sample_contexts(
             faq=faq if full else (),
             help_url="https://help.example" if variant in (0, 3) else "",
             needs_triage=category == "default",
+            case_open=variant != 2,
+            waiting_for="customer" if variant == 1 else "team",
         )
         contexts.append(ack_context(view, extras, team=team))
     return contexts

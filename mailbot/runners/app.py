@@ -164,6 +164,7 @@ def build_processor(settings: Settings, store: Store, clock: Clock) -> Processor
             ref_prefix=settings.tickets.ref_prefix,
             triage_threshold=settings.classifier.triage_threshold,
             max_acks_per_hour=settings.replies.max_acks_per_sender_per_hour,
+            status_answers_per_hour=settings.replies.status_answers_per_hour,
             same_subject_window_hours=settings.tickets.same_subject_window_hours,
             quarantine_noise=settings.replies.robots == "quarantine",
             max_bytes=settings.tickets.max_message_bytes,

@@ -25,6 +25,7 @@ from mailbot.core.parse import parse
 from mailbot.core.render import AckExtras, Sender, TemplateRenderer, customer_zone, render_ack
 from mailbot.core.sla import SlaPolicy, Windows
 from mailbot.core.sla import promise as sla_promise
+from mailbot.core.status import NOT_THE_OWNER, CaseState, asks_for_status, may_answer, refs_in_text
 from mailbot.domain import (
     Action,
     Classification,
@@ -51,6 +52,7 @@ class ProcessConfig:
     ref_prefix: str
     triage_threshold: float = 0.0
     max_acks_per_hour: int = 3
+    status_answers_per_hour: int = 3  # per ticket: "status" answers beyond it are recorded only
     same_subject_window_hours: float = 168.0
     quarantine_noise: bool = False
     max_bytes: int = 40 * 1024 * 1024
@@ -147,6 +149,9 @@ class Processor:
         if self._from_agent(row, mail):
             return self._agent_mail(row, mail, match, now), False
         verdict = self._verdict(mail, now)
+        status = self._status_request(row, mail, match, verdict, now)
+        if status is not None:
+            return status
         if match.ticket_id is None and verdict.robot and self._cfg.quarantine_noise:
             self._store.quarantine(row.id, f"noise: {verdict.reason}", now=now)
             return f"quarantined as noise ({verdict.reason})", False
@@ -195,6 +200,69 @@ class Processor:
         )
         c = classification
         return f"ticket {ref} {c.category}/{c.urgency}/{c.language}", renderer is not None
+
+    def _status_request(
+        self,
+        row: PendingInbox,
+        mail: ParsedMail,
+        match: ThreadMatch,
+        verdict: LoopVerdict,
+        now: datetime,
+    ) -> tuple[str, bool] | None:
+        """A short "status?" about one of the sender's own tickets: answered (unless held
+        back) and recorded on the ticket, not treated as a new request. None: not one."""
+        if not asks_for_status(mail, self._refs):
+            return None
+        ticket_id = match.ticket_id or self._own_ticket_named_in_text(mail)
+        found = self._store.case_state(ticket_id, now=now) if ticket_id is not None else None
+        if found is None:
+            return None
+        view, state = found
+        why = may_answer(state, mail.from_address, max_per_hour=self._cfg.status_answers_per_hour)
+        if why == NOT_THE_OWNER:
+            return None  # an ordinary message: it never learns anything about the ticket
+        if not why and not verdict.may_reply:
+            why = verdict.reason
+        render = None if why else functools.partial(self._status_answer, view, state, mail, now)
+        assert ticket_id is not None
+        ref = self._store.answer_status(row.id, ticket_id, mail, render, now=now, reason=why)
+        return f"status request on {ref}" + (f", not answered: {why}" if why else ""), not why
+
+    def _own_ticket_named_in_text(self, mail: ParsedMail) -> int | None:
+        refs = refs_in_text(mail, self._refs)
+        if not refs:
+            return None
+        _, by_ref = self._store.thread_lookup((), refs)
+        sender = mail.from_address.lower()
+        return next((tid for tid, owner in by_ref.values() if owner.lower() == sender), None)
+
+    def _status_answer(
+        self, view: TicketView, state: CaseState, mail: ParsedMail, now: datetime, seq: int
+    ) -> OutgoingMail:
+        calendar = self._cfg.sla.calendar.timezone.key
+        due = state.due or now  # a resolved case's answer shows no due time
+        extras = AckExtras(
+            promise=Promise(due, due, 0.0, False, calendar, "status"),
+            zone=customer_zone(
+                mail.date,
+                view.language,
+                language_zones=self._cfg.language_zones,
+                calendar_zone=calendar,
+            ),
+            help_url=self._cfg.help_url,
+            case_open=state.open,
+            waiting_for=state.waiting_for,
+        )
+        return self._render_or_default(
+            view,
+            "status",
+            in_reply_to=mail.message_id,
+            references=mail.references,
+            now=now,
+            extras=extras,
+            seq=seq,
+            kind="status",
+        )
 
     def _renewal(
         self, row: PendingInbox, mail: ParsedMail, verdict: LoopVerdict, now: datetime
@@ -339,6 +407,7 @@ class Processor:
         now: datetime,
         extras: AckExtras,
         seq: int = 1,
+        kind: str = "ack",
     ) -> OutgoingMail:
         ack = functools.partial(
             render_ack,
@@ -349,6 +418,7 @@ class Processor:
             now=now,
             extras=extras,
             seq=seq,
+            kind=kind,
         )
         try:
             return ack(view, template=template)

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from sqlmodel import Session, select
 
 from mailbot.adapters.store import Store
-from mailbot.adapters.tables import EscalationRow, InboxMessage, Ticket, TicketMessage
+from mailbot.adapters.tables import EscalationRow, InboxMessage, Outbox, Ticket, TicketMessage
 from mailbot.adapters.templates import FileTemplates
 from mailbot.adapters.workflow import Workflow
 from mailbot.clock import FrozenClock
@@ -219,3 +219,50 @@ def escalation(store: Store, clock: FrozenClock) -> Escalator:
 def escalations(store: Store) -> list[tuple[str, int]]:
     with Session(store.engine) as s:
         return [(e.target, e.level) for e in s.exec(select(EscalationRow)).all()]
+
+
+def test_status_by_email_answers_only_the_owner_and_is_not_a_new_request(store: Store) -> None:
+    clock = FrozenClock(START)
+    proc = processor(store, clock, status_answers_per_hour=2)
+    deliver(store, proc, customer("Order stuck", "<m1@x>"), clock)
+    [ack] = store.due_outbox(clock.now(), 10)
+    clock.advance(timedelta(minutes=30))
+    # A reply to the ack, in Chinese, that only asks where the case stands.
+    deliver(
+        store,
+        proc,
+        customer("Re: Order stuck", "<s1@x>", "状态", f"In-Reply-To: {ack.message_id}\r\n"),
+        clock,
+    )
+    answers = [o for o in store.due_outbox(clock.now(), 10) if o.id != ack.id]
+    assert len(answers) == 1
+    answer = message_from_bytes(answers[0].raw, policy=policy.default)
+    assert answer["To"] == "jane@customer.test" and answer["In-Reply-To"] == "<s1@x>"
+    body = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "MB-000001" in body and "with our team" in body  # the ticket is English (fixed model)
+    assert "3:00" in body or "13:00" in body  # promised: received 09:00 UTC + 4 h
+    with Session(store.engine) as s:
+        ticket = s.exec(select(Ticket)).one()
+        assert ticket.status == "open" and ticket.first_response_due == START + timedelta(hours=4)
+    assert kinds(store)[-1][:2] == (1, "status_request")
+
+    # Someone else naming the reference learns nothing: their mail is an ordinary new ticket.
+    stranger = (
+        b"From: eve@evil.test\r\nSubject: status MB-000001\r\nMessage-ID: <e1@x>\r\n\r\nstatus\r\n"
+    )
+    deliver(store, proc, stranger, clock)
+    with Session(store.engine) as s:
+        assert len(s.exec(select(Ticket)).all()) == 2
+    sent_to_eve = [o for o in store.due_outbox(clock.now(), 10) if "eve@evil.test" in o.recipients]
+    assert len(sent_to_eve) == 1 and b"MB-000002" in sent_to_eve[0].raw
+    assert b"Order stuck" not in sent_to_eve[0].raw  # Jane's case: not a word of it
+    assert b"jane@customer.test" not in sent_to_eve[0].raw
+
+    # The owner naming the reference in a fresh mail is answered; past the limit, only recorded.
+    for n in (2, 3):
+        fresh = customer("hello", f"<s{n}@x>", "status MB-000001")
+        deliver(store, proc, fresh, clock)
+    with Session(store.engine) as s:
+        statuses = s.exec(select(Outbox).where(Outbox.kind == "status")).all()
+        requests = [k for t, k, _ in kinds(store) if k == "status_request"]
+    assert len(statuses) == 2 and len(requests) == 3
