@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from mailbot.core.escalation import EscalationPolicy, Step
+from mailbot.core.rules import UrgencyRule, compile_rule
 from mailbot.core.sla import BusinessCalendar, SenderGroup, SlaPolicy, Windows
 from mailbot.errors import ConfigError
 from mailbot.resources import shipped
@@ -216,6 +217,9 @@ class ClassifierSettings(_Strict):
     # folder holding models/), so the default is the frozen held-out split.
     gate_data: Path = Path("models/training/heldout.jsonl")
     gate_tolerance: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    def compiled_rules(self) -> tuple[UrgencyRule, ...]:
+        return tuple(compile_rule(r.name, r.urgency, r.patterns) for r in self.urgency_rules)
 
     @property
     def gate_path(self) -> Path:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mailbot.ml.train import file_sha256, read_jsonl, train_model
-from mailbot.settings import DEFAULT_CATEGORIES, DEFAULT_URGENCIES
+from mailbot.settings import DEFAULT_CATEGORIES, DEFAULT_URGENCIES, ClassifierSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +41,7 @@ def main() -> int:
         categories=DEFAULT_CATEGORIES,
         urgencies=DEFAULT_URGENCIES,
         data_hash=file_sha256(sources),
+        rules=ClassifierSettings().compiled_rules(),
     )
     print(f"trained on {len(examples)} examples -> models/default")
     return 0

@@ -167,6 +167,7 @@ def _write_model(
             categories=settings.taxonomy.categories,
             urgencies=settings.taxonomy.urgencies,
             data_hash=file_sha256(list(data)),
+            rules=settings.classifier.compiled_rules(),
         )
         if cv is not None:
             _write_cv_report(cv, staging)
@@ -182,7 +183,11 @@ def _cross_validate(examples: list[Example], folds: int, settings: Settings) -> 
         length=folds, label=f"{folds}-fold cross-validation", file=sys.stderr
     ) as bar:
         cv = cross_validate(
-            examples, folds=folds, urgencies=tax.urgencies, progress=lambda _fold: bar.update(1)
+            examples,
+            folds=folds,
+            urgencies=tax.urgencies,
+            progress=lambda _fold: bar.update(1),
+            rules=settings.classifier.compiled_rules(),
         )
     predicted = cv.pop("predicted")
     cv["report"] = {

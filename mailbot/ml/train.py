@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mailbot.core.rules import UrgencyRule, raise_urgency
 from mailbot.errors import InputError
 from mailbot.ml.thresholds import TRIAGE_ACCURACY_TARGET, recall_threshold, triage_threshold
 
@@ -99,6 +100,13 @@ def _row_problem(
 
 
 read_jsonl = read_labelled  # the name scripts/build-default-model.py uses
+
+
+def rule_catches(
+    texts: Sequence[str], rules: Sequence[UrgencyRule], urgencies: Sequence[str]
+) -> list[bool]:
+    """Which texts the urgency rules raise to the most urgent level, model or not."""
+    return [raise_urgency(t, urgencies[-1], rules, urgencies)[0] == urgencies[0] for t in texts]
 
 
 def model_input(example: Example) -> str:
@@ -196,6 +204,7 @@ def fit_heads(
     *,
     most_urgent: str,
     hashed: Any = None,
+    caught: Sequence[bool] | None = None,
 ) -> Heads:
     """Both heads, plus a threshold for `most_urgent` chosen by an inner 5-fold CV so that
     its out-of-fold recall reaches URGENT_RECALL_TARGET (see ml/thresholds.py).
@@ -203,6 +212,11 @@ def fit_heads(
     The hashed features are stateless, so texts are vectorised once (or `hashed` is given:
     the features of exactly these texts) for both heads and every inner fold; it was most of
     the training time (bench/train_scale.py).
+
+    `caught` marks the texts the urgency rules already raise to `most_urgent` (rule_catches):
+    the daemon flags those whatever the model says, so the threshold only has to find the
+    rest, and can be stricter (CV on the training split: urgency macro-F1 0.696 -> 0.712 at
+    the same recall target, rules applied in both).
     """
     _check_counts("category", categories)
     _check_counts("urgency", urgencies)
@@ -213,7 +227,7 @@ def fit_heads(
     urgency = _fit_after_features("urgency", features, hashed, list(urgencies))
     thresholds: dict[str, dict[str, float]] = {}
     how: dict[str, Any] = {}
-    chosen = _urgent_threshold(hashed, list(urgencies), most_urgent)
+    chosen = _urgent_threshold(hashed, list(urgencies), most_urgent, caught)
     if chosen is not None:
         thresholds["urgency"] = {most_urgent: chosen["threshold"]}
         how["urgency"] = {most_urgent: chosen}
@@ -228,7 +242,9 @@ def _fit_after_features(head: str, features: Any, hashed: Any, labels: list[str]
     return pipeline
 
 
-def _urgent_threshold(hashed: Any, labels: list[str], label: str) -> dict[str, float] | None:
+def _urgent_threshold(
+    hashed: Any, labels: list[str], label: str, caught: Sequence[bool] | None = None
+) -> dict[str, float] | None:
     """The threshold and its out-of-fold recall/precision, or None without enough examples."""
     import numpy as np
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -242,6 +258,8 @@ def _urgent_threshold(hashed: Any, labels: list[str], label: str) -> dict[str, f
     )
     classes = sorted(set(labels))
     scores = oof[:, classes.index(label)]
+    if caught is not None:
+        scores = np.where(np.asarray(caught, dtype=bool), 1.0, scores)
     truth = np.array(labels) == label
     threshold = recall_threshold(scores.tolist(), truth.tolist())
     if threshold is None:
@@ -260,8 +278,10 @@ def cross_validate(
     folds: int,
     urgencies: Sequence[str],
     progress: Callable[[int], None] | None = None,
+    rules: Sequence[UrgencyRule] = (),
 ) -> dict[str, Any]:
-    """Stratified k-fold (on category) of the whole training procedure, thresholds included.
+    """Stratified k-fold (on category) of the whole training procedure, thresholds and the
+    urgency rules included (the urgency the daemon would store).
 
     Returns per-fold macro-F1 of both heads, the out-of-fold predictions of both heads
     (`predicted`, in the order of `examples`) and the triage threshold those suggest.
@@ -271,6 +291,7 @@ def cross_validate(
 
     texts = [model_input(e) for e in examples]
     hashed = build_features().transform(texts)  # stateless: the same for every fold
+    caught = rule_catches(texts, rules, urgencies)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     scores: dict[str, list[float]] = {"category": [], "urgency": []}
     predicted: dict[str, list[str]] = {"category": [""] * len(texts), "urgency": [""] * len(texts)}
@@ -284,9 +305,14 @@ def cross_validate(
             [examples[i].urgency for i in train_idx],
             most_urgent=urgencies[0],
             hashed=hashed[train_idx],
+            caught=[caught[i] for i in train_idx],
         )
         for head, pipeline in (("category", heads.category), ("urgency", heads.urgency)):
             labels, best = _decide(pipeline[1:], hashed[test_idx], heads.thresholds.get(head, {}))
+            if head == "urgency":
+                labels = [
+                    urgencies[0] if caught[i] else u for i, u in zip(test_idx, labels, strict=True)
+                ]
             truth = [getattr(examples[i], head) for i in test_idx]
             scores[head].append(float(f1_score(truth, labels, average="macro")))
             for i, label, p in zip(test_idx, labels, best, strict=True):
@@ -346,6 +372,7 @@ def train_model(
     categories: Sequence[str],
     urgencies: Sequence[str],
     data_hash: str,
+    rules: Sequence[UrgencyRule] = (),
 ) -> None:
     """Fit both heads and write `out/` (category.skops, urgency.skops, metadata.json)."""
     import sklearn
@@ -357,6 +384,7 @@ def train_model(
         [e.category for e in examples],
         [e.urgency for e in examples],
         most_urgent=urgencies[0],
+        caught=rule_catches(texts, rules, urgencies),
     )
     out.mkdir(parents=True, exist_ok=True)
     sio.dump(heads.category, out / "category.skops")

@@ -27,7 +27,6 @@ from mailbot.clock import Clock, SystemClock
 from mailbot.core.classify import ClassifyPolicy
 from mailbot.core.faq import FaqIndex, FaqPolicy
 from mailbot.core.render import Sender
-from mailbot.core.rules import compile_rule
 from mailbot.core.sla import Windows
 from mailbot.domain import FaqLink
 from mailbot.errors import DatabaseUnavailable, MailbotError, TransientError
@@ -155,10 +154,7 @@ def build_processor(settings: Settings, store: Store, clock: Clock) -> Processor
             classify_policy=ClassifyPolicy(
                 tuple(tax.languages),
                 tax.default_language,
-                rules=tuple(
-                    compile_rule(r.name, r.urgency, r.patterns)
-                    for r in settings.classifier.urgency_rules
-                ),
+                rules=settings.classifier.compiled_rules(),
                 urgencies=tuple(tax.urgencies),
             ),
             ref_prefix=settings.tickets.ref_prefix,
