@@ -77,6 +77,7 @@ class Problem:
 SPECIAL = {
     "reopened": "customers whose reply re-opens a resolved case",
     "status": "customers asking where their case stands",
+    "phishing": "customers who forward a mail imitating us from a lookalike domain",
 }
 
 

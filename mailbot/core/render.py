@@ -65,6 +65,28 @@ class AckExtras:
     # For status answers: is the case open, and who must act next ("team" or "customer").
     case_open: bool = True
     waiting_for: str = "team"
+    # Secrets the customer's mail exposed (kinds such as "recovery_phrase", "password"; see
+    # EXPOSED_KINDS): the acknowledgement tells them what to do now.
+    exposed: tuple[str, ...] = ()
+    # Lookalike domains in a forwarded phishing mail: (lookalike, the official one it imitates).
+    lookalikes: tuple[tuple[str, str], ...] = ()
+    official_domains: tuple[str, ...] = ()
+
+
+# The kinds of secret a template may be told about, most dangerous first.
+EXPOSED_KINDS = (
+    "recovery_phrase",
+    "private_key",
+    "api_secret",
+    "password",
+    "one_time_code",
+    "card_number",
+)
+
+
+def defang(domain: str) -> str:
+    """'upbit-login[.]com': shown to the customer, never turned into a link by a mail client."""
+    return domain.replace(".", "[.]")
 
 
 def ack_context(view: TicketView, extras: AckExtras, *, team: str) -> dict[str, Any]:
@@ -85,6 +107,11 @@ def ack_context(view: TicketView, extras: AckExtras, *, team: str) -> dict[str, 
         "help_url": extras.help_url,
         "team": team,
         "case": {"open": extras.case_open, "waiting_for": extras.waiting_for},
+        "exposed": [k for k in EXPOSED_KINDS if k in extras.exposed],
+        "phishing": {
+            "lookalikes": [{"domain": defang(d), "imitates": o} for d, o in extras.lookalikes],
+            "official": list(extras.official_domains),
+        },
     }
 
 
@@ -224,6 +251,11 @@ def sample_contexts(
             needs_triage=category == "default",
             case_open=variant != 2,
             waiting_for="customer" if variant == 1 else "team",
+            exposed=(EXPOSED_KINDS[::2], EXPOSED_KINDS[1::2], (), ())[variant],
+            lookalikes=(("upbit-login.com", "upbit.com"), ("xn--upbt-7ra.com", "upbit.com"))
+            if variant < 2
+            else (),
+            official_domains=("upbit.com", "upbit.co.kr"),
         )
         contexts.append(ack_context(view, extras, team=team))
     return contexts
