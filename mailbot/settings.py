@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mailbot.core.escalation import EscalationPolicy, Step
 from mailbot.core.rules import UrgencyRule, compile_rule
@@ -466,6 +474,22 @@ class LoggingSettings(_Strict):
     format: Literal["text", "json"] = "text"
 
 
+class SecuritySettings(_Strict):
+    # Our own domains. A forwarded mail claiming to be from us whose sender or links use a
+    # lookalike of one of these (homoglyphs, punycode, extra words, other TLDs) is phishing.
+    official_domains: list[str] = Field(default_factory=list)
+    # The archived raw bytes of a message that contained a secret (recovery phrase, key,
+    # password...) are encrypted with this Fernet key (`mailbot security new-key`), read from
+    # MAILBOT_ARCHIVE_KEY or from this file; without a key they are dropped at once.
+    archive_key_file: Path | None = None
+    archive_key: SecretStr | None = None  # from MAILBOT_ARCHIVE_KEY only; never put it here
+
+    @field_validator("official_domains")
+    @classmethod
+    def _lower_case_domains(cls, domains: list[str]) -> list[str]:
+        return [d.strip().lower().rstrip(".") for d in domains if d.strip()]
+
+
 class Settings(_Strict):
     imap: ImapSettings
     mailboxes: list[MailboxOverride] = Field(default_factory=list)
@@ -481,6 +505,7 @@ class Settings(_Strict):
     metrics: MetricsSettings = MetricsSettings()
     tickets: TicketSettings = TicketSettings()
     logging: LoggingSettings = LoggingSettings()
+    security: SecuritySettings = SecuritySettings()
 
     @model_validator(mode="after")
     def _mailboxes_are_distinct(self) -> Settings:
@@ -608,6 +633,11 @@ def _apply_env_secrets(data: dict[str, Any], env: dict[str, str]) -> None:
         secret = env.get(f"MAILBOT_{table.upper()}_PASSWORD")
         if secret is not None and isinstance(data.get(table), dict):
             data[table]["password"] = secret
+    key = env.get("MAILBOT_ARCHIVE_KEY")
+    if key:
+        data.setdefault("security", {})
+        if isinstance(data["security"], dict):
+            data["security"]["archive_key"] = key
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -637,4 +667,7 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
             "models_dir": absolute(settings.paths.models_dir),
         }
     )
-    return settings.model_copy(update={"paths": paths})
+    security = settings.security.model_copy(
+        update={"archive_key_file": absolute(settings.security.archive_key_file)}
+    )
+    return settings.model_copy(update={"paths": paths, "security": security})

@@ -67,6 +67,8 @@ class InboxMessage(SQLModel, table=True):
     message_id: str = Field(default="", index=True)
     raw_sha256: str
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # "" plain; "fernet" / "dropped" once processing found a secret in it (adapters/archive.py)
+    raw_state: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     size: int
     status: str
     reason: str = ""
@@ -107,6 +109,10 @@ class Ticket(SQLModel, table=True):
     promise_start: datetime | None = _ts(nullable=True)
     # The latest agent reply; first_response_at keeps the first one, for reports.
     last_response_at: datetime | None = _ts(nullable=True)
+    # Secret kinds the customer's mail exposed (redacted before storing), comma-separated.
+    exposed: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # Lookalike domains found in a forwarded phishing mail, comma-separated.
+    lookalikes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class TicketMessage(SQLModel, table=True):
