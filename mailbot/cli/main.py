@@ -24,6 +24,7 @@ COMMANDS = {
     "evaluate": "mailbot.cli.models:evaluate",
     "models": "mailbot.cli.models:models",
     "label": "mailbot.cli.models:label",
+    "security": "mailbot.cli.security:security",
 }
 
 
