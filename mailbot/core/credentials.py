@@ -21,7 +21,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_QUOTED = r"[\"'“‘「『](?P<quoted>[^\"'”’」』\n]{4,64})[\"'”’」』]"
+# Passwords are typed in ASCII without spaces; a quoted phrase in prose is not one.
+_QUOTED = r"[\"'“‘「『](?P<quoted>[!#-&(-~]{4,64})[\"'”’」』]"
 _ASCII_VALUE = r"(?P<bare>[!-~]{4,64})"
 _VALUE = rf"(?:{_QUOTED}|{_ASCII_VALUE})"
 
@@ -34,10 +35,19 @@ _PASSWORD_LABEL = (
 _PASSWORD_CONNECTOR = (
     r"(?:\s*(?:[:：=]|->|→)\s*(?P<field>)"  # a field: "Password: x" accepts a plain word
     r"|\s+(?:is|was)\s+(?:(?:now|still|currently|just|set\s+to)\s+)?"
-    r"|\s*(?:는|은|가|是|为|為|は)\s*"
-    r"|(?<![A-Za-z])[ \t]+)"  # "비번 qwer1234"; in English "password change" is no value
+    r"|\s*(?:는|은|가|를|을|是|为|為|は|を)\s*"
+    r"|(?<![A-Za-z])[ \t]+"  # "비번 qwer1234"; in English "password change" is no value
+    r"|\s*(?=[\"'“‘「『]))"  # パスワード「x」
 )
 _PASSWORD = re.compile(rf"(?P<label>{_PASSWORD_LABEL}){_PASSWORD_CONNECTOR}{_VALUE}", re.IGNORECASE)
+# The value a few words on in the same sentence ("the password I set was x", "パスワードを送り
+# ます：x", "密码改成了x", "my password. It is 'x'"): it must then look like a password.
+_PASSWORD_NEAR = re.compile(
+    rf"(?P<label>{_PASSWORD_LABEL})[^\n。！？]{{0,40}}?"
+    r"(?:(?:\s(?:is|was|to|as)|[:：=]|是|为|為|成了?|は|を|를|을|로)\s*|\n\s*(?P<line>))"
+    rf"{_VALUE}",
+    re.IGNORECASE,
+)
 
 _OTP_LABEL_EXPLICIT = (
     r"(?<![A-Za-z])(?:verification|2fa|two[- ]factor|one[- ]time|otp|totp|mfa|sms|security"
@@ -48,13 +58,18 @@ _OTP_LABEL_EXPLICIT = (
     r"|認証コード|確認コード|認証番号|ワンタイム\s*(?:パスワード|コード)|セキュリティ\s*コード"
 )
 # A bare "code" is also a referral, promo, error or postal code: only 6 digits, and not those.
-_OTP_LABEL_GENERIC = (
-    r"(?<!referral )(?<!promo )(?<!invite )(?<!invitation )(?<!error )(?<!zip )(?<!postal )"
-    r"(?<!country )(?<!area )(?<!coupon )(?<!voucher )(?<!order )(?<!product )(?<!bank )"
-    r"(?<!swift )(?<!branch )(?<!tracking )(?<!reference )(?<!status )(?<!source )"
-    r"(?<![A-Za-z])code(?![A-Za-z])"
+_OTP_LABEL_GENERIC = r"(?<![A-Za-z])code(?![A-Za-z])|코드|コード"
+_NOT_OTP_BEFORE = re.compile(
+    r"(?:referral|promo|invite|invitation|error|zip|postal|country|area|coupon|voucher|order"
+    r"|product|bank|swift|branch|tracking|reference|status|source|discount|gift|qr"
+    r"|에러|오류|추천인?|초대|쿠폰|프로모션|할인|상품|주문|우편|상태"
+    r"|エラー|紹介|招待|クーポン|プロモ|割引|商品|注文|郵便|ステータス)[\s_-]*$",
+    re.IGNORECASE,
 )
-_OTP_CONNECTOR = r"\s*(?:(?:is|was|of)\s+|[:：=]\s*|는\s*|은\s*|是\s*|为\s*|は\s*)?"
+_OTP_CONNECTOR = (
+    r"(?:(?:\s+[A-Za-z'-]+){1,4}?(?:\s+(?:is|was)\s+|\s*[:：=]\s*)"  # "code you asked for: 1"
+    r"|\s*(?:(?:is|was|of)\s+|[:：=]\s*|[는은가이]\s*|是\s*|为\s*|は\s*)?)"
+)
 _DIGITS_END = r"(?![\d년월일번회자시분개초원位次年月日回桁秒分])"
 _OTP = re.compile(
     rf"(?:(?P<explicit>{_OTP_LABEL_EXPLICIT})|{_OTP_LABEL_GENERIC}){_OTP_CONNECTOR}"
@@ -64,13 +79,13 @@ _OTP = re.compile(
 
 _API_LABEL = (
     r"(?<![A-Za-z])(?:api[\s_-]*(?:key|secret|token)|apikey|secret[\s_-]*key|secretkey"
-    r"|access[\s_-]*key|access[\s_-]*token|secret)(?![A-Za-z])"
+    r"|access[\s_-]*key|access[\s_-]*token|secret|key)(?![A-Za-z])"
     r"|API\s*키|시크릿\s*키|시크릿|엑세스\s*키|액세스\s*키"
     r"|密钥|密鑰|秘钥|访问密钥|API\s*公钥"
     r"|シークレット\s*キー|シークレット|API\s*キー|アクセス\s*キー"
 )
 _API = re.compile(
-    rf"(?:{_API_LABEL})\s*(?:(?:is|was)\s+|[:：=]\s*|는\s*|은\s*|是\s*|为\s*|は\s*)?"
+    rf"(?:{_API_LABEL})[\"']?\s*(?:(?:is|was)\s+|[:：=\-]\s*|는\s*|은\s*|是\s*|为\s*|は\s*)?[\"']?"
     r"(?P<token>(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9_\-+/=]{15,127})(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
@@ -109,9 +124,12 @@ class ValueMatch:
     why: str
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+
+
 def _looks_like_password(value: str) -> bool:
     has_digit = any(c.isdigit() for c in value)
-    has_symbol = any(not c.isalnum() and c not in "'’-." for c in value)
+    has_symbol = any(not c.isalnum() and not c.isspace() and c not in "'’-." for c in value)
     inner_capital = any(c.isupper() for c in value[1:])
     return has_digit or has_symbol or inner_capital
 
@@ -133,20 +151,59 @@ def _line_ends_after(text: str, end: int) -> bool:
     return not rest.strip(" \t.,;)")
 
 
-def find_passwords(text: str) -> Iterator[ValueMatch]:
-    """Passwords given after a password label."""
-    for m in _PASSWORD.finditer(text):
-        if m.group("quoted") is not None:
-            if not _is_masked(m.group("quoted")):
-                yield ValueMatch("password", *m.span("quoted"), f"quoted after {m['label']!r}")
-            continue
+def _not_a_value(value: str) -> bool:
+    """Words that follow "password is" without being one, masks, links and addresses."""
+    return (
+        value.lower().rstrip("?!") in _NOT_A_PASSWORD
+        or _is_masked(value)
+        or "://" in value
+        or value.lower().startswith("www.")
+        or _EMAIL.fullmatch(value) is not None
+    )
+
+
+def _strong_password(value: str) -> bool:
+    """What a value found a few words after the label must look like: letters with digits or
+    symbols, at least 6 characters, no spaces."""
+    core = value.rstrip("!?.")  # "Urgent!!" is an exclamation, not a symbol
+    has_letter = any(c.isalpha() for c in core)
+    return len(core) >= 6 and has_letter and _looks_like_password(core) and " " not in core
+
+
+def _password_at(text: str, m: re.Match[str], near: bool) -> ValueMatch | None:
+    why = f"value after {m['label']!r}"
+    if m.group("quoted") is not None:
+        value, (start, end) = m.group("quoted"), m.span("quoted")
+    else:
         start, end = _trim(m.group("bare"), m.start("bare"))
         value = text[start:end]
-        if value.lower().rstrip("?!") in _NOT_A_PASSWORD or _is_masked(value):
-            continue
-        a_field = m.group("field") is not None and _line_ends_after(text, end)
-        if _looks_like_password(value) or a_field:
-            yield ValueMatch("password", start, end, f"value after {m['label']!r}")
+    if _not_a_value(value):
+        return None
+    if near and m.group("quoted") is not None:
+        return ValueMatch("password", start, end, why)
+    if near:
+        # A value on the next line must be alone on it, with no sentence ended in between.
+        between = text[m.end("label") : start]
+        alone = m.group("line") is None or (
+            _line_ends_after(text, end) and not re.search(r"[.!?]", between)
+        )
+        return (
+            ValueMatch("password", start, end, why) if alone and _strong_password(value) else None
+        )
+    quoted = m.group("quoted") is not None
+    a_field = m.group("field") is not None and _line_ends_after(text, end)
+    if quoted or a_field or _looks_like_password(value):
+        return ValueMatch("password", start, end, why)
+    return None
+
+
+def find_passwords(text: str) -> Iterator[ValueMatch]:
+    """Passwords given after a password label."""
+    for pattern, near in ((_PASSWORD, False), (_PASSWORD_NEAR, True)):
+        for m in pattern.finditer(text):
+            found = _password_at(text, m, near)
+            if found is not None:
+                yield found
 
 
 def find_codes(text: str) -> Iterator[ValueMatch]:
@@ -154,7 +211,8 @@ def find_codes(text: str) -> Iterator[ValueMatch]:
     for m in _OTP.finditer(text):
         code = m.group("code")
         digits = sum(c.isdigit() for c in code)
-        if m.group("explicit") is None and digits != 6:
+        before = text[max(0, m.start() - 16) : m.start()]
+        if m.group("explicit") is None and (digits != 6 or _NOT_OTP_BEFORE.search(before)):
             continue
         yield ValueMatch("one_time_code", *m.span("code"), "digits after a one-time code label")
 
