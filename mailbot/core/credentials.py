@@ -156,6 +156,7 @@ def _not_a_value(value: str) -> bool:
     return (
         value.lower().rstrip("?!") in _NOT_A_PASSWORD
         or _is_masked(value)
+        or value.startswith("[redacted")  # already redacted: redaction is idempotent
         or "://" in value
         or value.lower().startswith("www.")
         or _EMAIL.fullmatch(value) is not None
