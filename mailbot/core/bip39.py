@@ -27,7 +27,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from mnemonic import Mnemonic
 
@@ -56,7 +56,18 @@ _GAP = re.compile(
 # separate Chinese phrase words; a Chinese gap must contain one of them (else it is prose).
 _CHINESE_GAP = re.compile(r"(?:[\s.、，,)）(（:：#\-]|" + _NUMBERING + r")*")
 _CHINESE_SPACING = re.compile(r"\s|" + _NUMBERING)
-_SEGMENT_BREAK = re.compile(r"[\n\r:：\"“”「」『』]")
+_HAN = r"[\u3400-\u4dbf\u4e00-\u9fff]"
+# Cheap pre-filters, so that Chinese prose is not walked character by character: a spaced
+# run is 12+ characters each followed by a gap; a dense phrase is a whole segment made of
+# characters and gap marks only.
+_SPACED_CANDIDATE = re.compile(
+    rf"{_HAN}(?:[\s.、，,)）(（:：#\-\d]{{1,{MAX_GAP}}}{_HAN}){{{MIN_RUN - 1},}}"
+)
+_DENSE_CANDIDATE = re.compile(
+    r"(?:^|(?<=[\n\r:：\"“”「」『』]))"
+    r"[\u3400-\u4dbf\u4e00-\u9fff\t \u3000.、，,)）(（#\-\d]{12,120}"
+    r"(?=[\n\r:：\"“”「」『』]|$)"
+)
 # A dense Chinese phrase also needs one of these words before it, or few of the most common
 # characters: prose is full of 的/了/是/我, a random phrase has about one in 17 such.
 _PHRASE_WORDS = re.compile(
@@ -112,6 +123,7 @@ def checksum_ok(indices: Sequence[int]) -> bool:
     return bits & ((1 << checksum_bits) - 1) == expected
 
 
+@lru_cache(maxsize=8192)  # prose repeats its words; each is checked once
 def _is_typo(word: str, language: str) -> bool:
     """One insertion, deletion or substitution away from an English list word."""
     if language != "english" or not 4 <= len(word) <= 9:
@@ -185,19 +197,24 @@ def _phrase_like(text: str, start: int, indices: Sequence[int]) -> bool:
     return sum(i < _COMMON for i in indices) <= len(indices) // 12
 
 
+def _spaced_chinese_phrases(text: str, language: str) -> Iterator[PhraseMatch]:
+    for candidate in _SPACED_CANDIDATE.finditer(text):
+        for p in _spaced_phrases(candidate.group(), language):
+            at = candidate.start()
+            yield PhraseMatch(p.start + at, p.end + at, p.wordlist, p.words, p.checksum_ok)
+
+
 def _dense_chinese_phrases(text: str, language: str) -> Iterator[PhraseMatch]:
     """Lines (or what follows a colon) made only of 12-24 list characters, checksum valid."""
     known = wordlist(language)
-    start = 0
-    for end in [m.start() for m in _SEGMENT_BREAK.finditer(text)] + [len(text)]:
-        segment = text[start:end]
+    for candidate in _DENSE_CANDIDATE.finditer(text):
+        segment, start = candidate.group(), candidate.start()
         hanzi = [(start + i, ch) for i, ch in enumerate(segment) if _TOKEN[language].match(ch)]
         rest = _TOKEN[language].sub("", segment)
         if len(hanzi) in PHRASE_LENGTHS and _CHINESE_GAP.fullmatch(rest):
             indices = [known.get(ch, -1) for _, ch in hanzi]
             if -1 not in indices and checksum_ok(indices) and _phrase_like(text, start, indices):
                 yield PhraseMatch(hanzi[0][0], hanzi[-1][0] + 1, language, len(hanzi), True)
-        start = end + 1
 
 
 def find_phrases(text: str) -> list[PhraseMatch]:
@@ -206,7 +223,9 @@ def find_phrases(text: str) -> list[PhraseMatch]:
     for language in LANGUAGES:
         if not _TOKEN[language].search(text):
             continue  # most mail contains one script: skip the others cheaply
-        found.extend(_spaced_phrases(text, language))
         if language.startswith("chinese"):
+            found.extend(_spaced_chinese_phrases(text, language))
             found.extend(_dense_chinese_phrases(text, language))
+        else:
+            found.extend(_spaced_phrases(text, language))
     return found

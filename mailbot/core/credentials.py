@@ -39,6 +39,23 @@ _PASSWORD_CONNECTOR = (
     r"|(?<![A-Za-z])[ \t]+"  # "비번 qwer1234"; in English "password change" is no value
     r"|\s*(?=[\"'“‘「『]))"  # パスワード「x」
 )
+# A substring of every password / code / API label above (lower case), for _mentions.
+_PASSWORD_HINTS = (
+    "pass",
+    "pw",
+    "pin",
+    "p/w",
+    "비밀",
+    "비번",
+    "패스워드",
+    "암호",
+    "密码",
+    "密碼",
+    "口令",
+    "パスワード",
+    "パスコード",
+    "暗証",
+)
 _PASSWORD = re.compile(rf"(?P<label>{_PASSWORD_LABEL}){_PASSWORD_CONNECTOR}{_VALUE}", re.IGNORECASE)
 # The value a few words on in the same sentence ("the password I set was x", "パスワードを送り
 # ます：x", "密码改成了x", "my password. It is 'x'"): it must then look like a password.
@@ -71,6 +88,34 @@ _OTP_CONNECTOR = (
     r"|\s*(?:(?:is|was|of)\s+|[:：=]\s*|[는은가이]\s*|是\s*|为\s*|は\s*)?)"
 )
 _DIGITS_END = r"(?![\d년월일번회자시분개초원位次年月日回桁秒分])"
+_OTP_HINTS = (
+    "code",
+    "otp",
+    "2fa",
+    "factor",
+    "one-time",
+    "one time",
+    "mfa",
+    "sms",
+    "security",
+    "auth",
+    "login",
+    "confirmation",
+    "verification",
+    "인증",
+    "코드",
+    "일회용",
+    "验证",
+    "驗證",
+    "动态",
+    "動態",
+    "校验",
+    "安全码",
+    "コード",
+    "認証",
+    "ワンタイム",
+)
+_THREE_DIGITS = re.compile(r"\d{3}")
 _OTP = re.compile(
     rf"(?:(?P<explicit>{_OTP_LABEL_EXPLICIT})|{_OTP_LABEL_GENERIC}){_OTP_CONNECTOR}"
     rf"(?P<code>(?<!\d)(?:\d{{3}}[ -]\d{{3}}|\d{{4,8}})){_DIGITS_END}",
@@ -83,6 +128,19 @@ _API_LABEL = (
     r"|API\s*키|시크릿\s*키|시크릿|엑세스\s*키|액세스\s*키"
     r"|密钥|密鑰|秘钥|访问密钥|API\s*公钥"
     r"|シークレット\s*キー|シークレット|API\s*キー|アクセス\s*キー"
+)
+_API_HINTS = (
+    "key",
+    "secret",
+    "token",
+    "키",
+    "시크릿",
+    "密钥",
+    "密鑰",
+    "秘钥",
+    "公钥",
+    "キー",
+    "シークレット",
 )
 _API = re.compile(
     rf"(?:{_API_LABEL})[\"']?\s*(?:(?:is|was)\s+|[:：=\-]\s*|는\s*|은\s*|是\s*|为\s*|は\s*)?[\"']?"
@@ -198,8 +256,17 @@ def _password_at(text: str, m: re.Match[str], near: bool) -> ValueMatch | None:
     return None
 
 
+def _mentions(text: str, hints: tuple[str, ...]) -> bool:
+    """Whether any label could be in `text`: a substring test is far cheaper than running
+    the label patterns over every position of a long mail that has none."""
+    lowered = text.lower()
+    return any(hint in lowered for hint in hints)
+
+
 def find_passwords(text: str) -> Iterator[ValueMatch]:
     """Passwords given after a password label."""
+    if not _mentions(text, _PASSWORD_HINTS):
+        return
     for pattern, near in ((_PASSWORD, False), (_PASSWORD_NEAR, True)):
         for m in pattern.finditer(text):
             found = _password_at(text, m, near)
@@ -209,6 +276,8 @@ def find_passwords(text: str) -> Iterator[ValueMatch]:
 
 def find_codes(text: str) -> Iterator[ValueMatch]:
     """One-time codes: 4-8 digits after an OTP / 2FA / verification label, 6 after "code"."""
+    if not _THREE_DIGITS.search(text) or not _mentions(text, _OTP_HINTS):
+        return
     for m in _OTP.finditer(text):
         code = m.group("code")
         digits = sum(c.isdigit() for c in code)
@@ -236,6 +305,8 @@ def _looks_random(token: str) -> bool:
 
 def find_api_secrets(text: str) -> Iterator[ValueMatch]:
     """Long random-looking tokens after an API key / secret label."""
+    if not _mentions(text, _API_HINTS):
+        return
     for m in _API.finditer(text):
         start, end = _trim(m.group("token"), m.start("token"))
         if _looks_random(text[start:end]):
