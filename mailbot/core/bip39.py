@@ -54,18 +54,18 @@ _GAP = re.compile(
 )
 # Chinese prose uses commas and full stops between words too, so only spacing and numbering
 # separate Chinese phrase words; a Chinese gap must contain one of them (else it is prose).
-_CHINESE_GAP = re.compile(r"(?:[\s.、，,)）(（:：#\-]|" + _NUMBERING + r")*")
+_CHINESE_GAP = re.compile(r"(?:[\s.、，,)）(（:：#\->]|" + _NUMBERING + r")*")
 _CHINESE_SPACING = re.compile(r"\s|" + _NUMBERING)
 _HAN = r"[\u3400-\u4dbf\u4e00-\u9fff]"
 # Cheap pre-filters, so that Chinese prose is not walked character by character: a spaced
 # run is 12+ characters each followed by a gap; a dense phrase is a whole segment made of
 # characters and gap marks only.
 _SPACED_CANDIDATE = re.compile(
-    rf"{_HAN}(?:[\s.、，,)）(（:：#\-\d]{{1,{MAX_GAP}}}{_HAN}){{{MIN_RUN - 1},}}"
+    rf"{_HAN}(?:[\s.、，,)）(（:：#\->\d]{{1,{MAX_GAP}}}{_HAN}){{{MIN_RUN - 1},}}"
 )
 _DENSE_CANDIDATE = re.compile(
     r"(?:^|(?<=[\n\r:：\"“”「」『』]))"
-    r"[\u3400-\u4dbf\u4e00-\u9fff\t \u3000.、，,)）(（#\-\d]{12,120}"
+    r"[\u3400-\u4dbf\u4e00-\u9fff\t \u3000.、，,)）(（#\->\d]{12,120}"
     r"(?=[\n\r:：\"“”「」『』]|$)"
 )
 # A dense Chinese phrase also needs one of these words before it, or few of the most common
