@@ -86,6 +86,10 @@ FOUND = [
         "about",
         SecretKind.RECOVERY_PHRASE,
     ),  # a typo: no checksum, still 12 list words
+    (  # quoted in a reply
+        "> " + " ".join(VALID_12.split()[:6]) + "\n> " + " ".join(VALID_12.split()[6:]),
+        SecretKind.RECOVERY_PHRASE,
+    ),
     (f"paper wallet {WIF}", SecretKind.PRIVATE_KEY),
     (f"backup {XPRV} from Electrum", SecretKind.PRIVATE_KEY),
     (f"private key: 0x{HEX}", SecretKind.PRIVATE_KEY),
