@@ -21,6 +21,11 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # Passwords are typed in ASCII without spaces; a quoted phrase in prose is not one.
 _QUOTED = r"[\"'“‘「『](?P<quoted>[!#-&(-~]{4,64})[\"'”’」』]"
 _ASCII_VALUE = r"(?P<bare>[!-~]{4,64})"
@@ -40,21 +45,8 @@ _PASSWORD_CONNECTOR = (
     r"|\s*(?=[\"'“‘「『]))"  # パスワード「x」
 )
 # A substring of every password / code / API label above (lower case), for _mentions.
-_PASSWORD_HINTS = (
-    "pass",
-    "pw",
-    "pin",
-    "p/w",
-    "비밀",
-    "비번",
-    "패스워드",
-    "암호",
-    "密码",
-    "密碼",
-    "口令",
-    "パスワード",
-    "パスコード",
-    "暗証",
+_PASSWORD_HINTS = tuple(
+    _words("pass pw pin p/w 비밀 비번 패스워드 암호 密码 密碼 口令 パスワード パスコード 暗証")
 )
 _PASSWORD = re.compile(rf"(?P<label>{_PASSWORD_LABEL}){_PASSWORD_CONNECTOR}{_VALUE}", re.IGNORECASE)
 # The value a few words on in the same sentence ("the password I set was x", "パスワードを送り
@@ -88,32 +80,11 @@ _OTP_CONNECTOR = (
     r"|\s*(?:(?:is|was|of)\s+|[:：=]\s*|[는은가이]\s*|是\s*|为\s*|は\s*)?)"
 )
 _DIGITS_END = r"(?![\d년월일번회자시분개초원位次年月日回桁秒分])"
-_OTP_HINTS = (
-    "code",
-    "otp",
-    "2fa",
-    "factor",
-    "one-time",
-    "one time",
-    "mfa",
-    "sms",
-    "security",
-    "auth",
-    "login",
-    "confirmation",
-    "verification",
-    "인증",
-    "코드",
-    "일회용",
-    "验证",
-    "驗證",
-    "动态",
-    "動態",
-    "校验",
-    "安全码",
-    "コード",
-    "認証",
-    "ワンタイム",
+_OTP_HINTS = tuple(
+    _words(
+        """code otp 2fa factor one-time mfa sms security auth login confirmation verification
+        인증 코드 일회용 验证 驗證 动态 動態 校验 安全码 コード 認証 ワンタイム"""
+    )
 )
 _THREE_DIGITS = re.compile(r"\d{3}")
 _OTP = re.compile(
@@ -129,19 +100,7 @@ _API_LABEL = (
     r"|密钥|密鑰|秘钥|访问密钥|API\s*公钥"
     r"|シークレット\s*キー|シークレット|API\s*キー|アクセス\s*キー"
 )
-_API_HINTS = (
-    "key",
-    "secret",
-    "token",
-    "키",
-    "시크릿",
-    "密钥",
-    "密鑰",
-    "秘钥",
-    "公钥",
-    "キー",
-    "シークレット",
-)
+_API_HINTS = tuple(_words("key secret token 키 시크릿 密钥 密鑰 秘钥 公钥 キー シークレット"))
 _API = re.compile(
     rf"(?:{_API_LABEL})[\"']?\s*(?:(?:is|was)\s+|[:：=\-]\s*|는\s*|은\s*|是\s*|为\s*|は\s*)?[\"']?"
     r"(?P<token>(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9_\-+/=]{15,127})(?![A-Za-z0-9])",
@@ -151,15 +110,12 @@ _API = re.compile(
 _CARD = re.compile(r"(?<![\d+\-.#])\d(?:[ -]?\d){12,18}(?![\d\-])")
 _CARD_WORD = re.compile(r"card|visa|master\s*card|amex|카드|卡|カード|クレジット", re.IGNORECASE)
 _NOT_CARD_LABEL = re.compile(
-    r"order|ticket|uid|\btx|ref|tracking|invoice|phone|tel\b|mobile|account\s*(?:no|number|#)"
+    r"\b(?:order|ticket|uid|tx|txid|ref|reference|tracking|invoice|phone|tel|mobile)s?\b"
+    r"|account\s*(?:no|number|#)"
     r"|주문|전화|휴대폰|연락처|계좌|티켓|订单|电话|手机|账号|工单|注文|電話|携帯|口座|受付番号",
     re.IGNORECASE,
 )
 _CARD_GROUPS = ((4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 1), (4, 4, 4, 2))
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
 
 
 _NOT_A_PASSWORD = frozenset(
@@ -229,31 +185,33 @@ def _strong_password(value: str) -> bool:
     return len(core) >= 6 and has_letter and _looks_like_password(core) and " " not in core
 
 
+def _near_value_ok(text: str, m: re.Match[str], start: int, end: int) -> bool:
+    """A bare value a few words after the label: a strong password, and when it is on the
+    next line, alone on it with no sentence ended in between ("password but it timed out.\n
+    Urgent!!" is no password)."""
+    if not _strong_password(text[start:end]):
+        return False
+    if m.group("line") is None:
+        return True
+    return _line_ends_after(text, end) and not re.search(r"[.!?]", text[m.end("label") : start])
+
+
 def _password_at(text: str, m: re.Match[str], near: bool) -> ValueMatch | None:
-    why = f"value after {m['label']!r}"
-    if m.group("quoted") is not None:
-        value, (start, end) = m.group("quoted"), m.span("quoted")
+    quoted = m.group("quoted") is not None
+    if quoted:
+        start, end = m.span("quoted")
     else:
         start, end = _trim(m.group("bare"), m.start("bare"))
-        value = text[start:end]
-    if _not_a_value(value):
+    if _not_a_value(text[start:end]):
         return None
-    if near and m.group("quoted") is not None:
-        return ValueMatch("password", start, end, why)
-    if near:
-        # A value on the next line must be alone on it, with no sentence ended in between.
-        between = text[m.end("label") : start]
-        alone = m.group("line") is None or (
-            _line_ends_after(text, end) and not re.search(r"[.!?]", between)
-        )
-        return (
-            ValueMatch("password", start, end, why) if alone and _strong_password(value) else None
-        )
-    quoted = m.group("quoted") is not None
-    a_field = m.group("field") is not None and _line_ends_after(text, end)
-    if quoted or a_field or _looks_like_password(value):
-        return ValueMatch("password", start, end, why)
-    return None
+    if quoted:
+        ok = True
+    elif near:
+        ok = _near_value_ok(text, m, start, end)
+    else:
+        a_field = m.group("field") is not None and _line_ends_after(text, end)
+        ok = a_field or _looks_like_password(text[start:end])
+    return ValueMatch("password", start, end, f"value after {m['label']!r}") if ok else None
 
 
 def _mentions(text: str, hints: tuple[str, ...]) -> bool:

@@ -115,6 +115,7 @@ FOUND = [
     ("シークレットキー：Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1", SecretKind.API_SECRET),
     ("card 4111 1111 1111 1111 exp 09/27", SecretKind.CARD_NUMBER),
     ("Amex 3782-822463-10005", SecretKind.CARD_NUMBER),
+    ("refund to card 4111 1111 1111 1111", SecretKind.CARD_NUMBER),
     ("카드번호 5555555555554444", SecretKind.CARD_NUMBER),
 ]
 
