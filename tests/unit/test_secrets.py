@@ -171,6 +171,12 @@ def test_dense_chinese_phrase_needs_its_line_and_checksum() -> None:
     assert kinds_of(f"我的助记词：\n{dense}\n谢谢") == {SecretKind.RECOVERY_PHRASE}
     assert kinds_of(f"我的助记词：{dense}") == {SecretKind.RECOVERY_PHRASE}
     assert scan(f"我的助记词：前面{dense}") == ()  # inside a sentence: prose, not a paste
+    # Without a phrase word, a pasted line still counts when few characters are common ones.
+    simplified = Mnemonic("chinese_simplified")
+    for seed in range(64):
+        words = simplified.to_mnemonic(bytes([seed]) * 16).split(" ")
+        common = sum(bip39.wordlist("chinese_simplified")[w] < 100 for w in words)
+        assert (kinds_of(f"你好\n{''.join(words)}\n") != set()) == (common <= 2)
     # 12 list characters of prose whose checksum holds by chance (1 in 16): too common.
     assert scan("我好像在假网站上输了密码") == ()
 
