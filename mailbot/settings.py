@@ -210,8 +210,8 @@ class ClassifierSettings(_Strict):
     # acknowledgement. 0.61 is the lowest threshold at which the tickets accepted without
     # triage were >= 95 % correct in 5-fold cross-validation of the shipped pipeline on the
     # training split (`mailbot train --cv 5` on train-*.jsonl + seed.jsonl, 2,966 emails,
-    # out-of-fold: 27 % went to triage, the rest was 95.0 % correct). `mailbot train` prints this suggestion for
-    # any training data (ml/thresholds.py); 0 turns triage off.
+    # out-of-fold: 27 % went to triage, the rest was 95.0 % correct). `mailbot train` prints
+    # this suggestion for any training data (ml/thresholds.py); 0 turns triage off.
     triage_threshold: float = Field(default=0.61, ge=0.0, le=1.0)
     # Rules can only raise urgency. Setting this list replaces the shipped default rules.
     urgency_rules: list[UrgencyRuleSettings] = Field(
