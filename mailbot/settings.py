@@ -478,6 +478,7 @@ class SecuritySettings(_Strict):
     # Our own domains. A forwarded mail claiming to be from us whose sender or links use a
     # lookalike of one of these (homoglyphs, punycode, extra words, other TLDs) is phishing.
     official_domains: list[str] = Field(default_factory=list)
+    phishing_category: str = "security_incident"  # what such a ticket becomes
     # The archived raw bytes of a message that contained a secret (recovery phrase, key,
     # password...) are encrypted with this Fernet key (`mailbot security new-key`), read from
     # MAILBOT_ARCHIVE_KEY or from this file; without a key they are dropped at once.
@@ -524,6 +525,11 @@ class Settings(_Strict):
             for box in self.effective_mailboxes()
             if box.first_response_hours
         ]
+        if self.security.phishing_category not in self.taxonomy.categories:
+            raise ValueError(
+                f"security.phishing_category {self.security.phishing_category!r} "
+                "is not a category of the taxonomy"
+            )
         for rule in self.classifier.urgency_rules:
             if rule.urgency not in self.taxonomy.urgencies:
                 raise ValueError(f"classifier.urgency_rules {rule.name!r}: unknown urgency")

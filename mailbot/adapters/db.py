@@ -50,6 +50,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # Overwritten or deleted content is zeroed, not left in free pages: the plain raw bytes
+    # of a message found to hold a secret are replaced by ciphertext (adapters/archive.py).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from mailbot.adapters.store import Store, add_audit, attachments_json, translate_db_errors
 from mailbot.adapters.tables import InboxMessage, Ticket, TicketLabel, TicketMessage
+from mailbot.core.protect import screen
 from mailbot.domain import InboxStatus, ParsedMail
 
 
@@ -58,7 +59,8 @@ class QuarantineStore:
     def reparse_ticket(
         self, ref: str, parse_raw: Callable[[bytes], ParsedMail], *, now: datetime
     ) -> int:
-        """Rebuild the stored parse of a ticket's incoming messages from their raw bytes."""
+        """Rebuild the stored parse of a ticket's incoming messages from their raw bytes,
+        redacted as processing does."""
         with translate_db_errors(), self._session() as s:
             ticket = s.exec(select(Ticket).where(Ticket.ref == ref)).first()
             if ticket is None:
@@ -70,9 +72,9 @@ class QuarantineStore:
             ).all()
             for message in messages:
                 inbox = s.get(InboxMessage, message.inbox_id)
-                if inbox is None or not inbox.raw:
-                    continue
-                _refresh_message(message, parse_raw(inbox.raw))
+                if inbox is None or not inbox.raw or inbox.raw_state:
+                    continue  # sealed: it held a secret, and its stored text is the redacted one
+                _refresh_message(message, screen(parse_raw(inbox.raw), ())[0])
                 s.add(message)
             add_audit(s, now, "reparsed", ticket.id, None, {"messages": len(messages)})
             s.commit()

@@ -66,6 +66,22 @@ def dedupe_key(message_id: str, raw: bytes) -> str:
     return f"mid:{message_id}" if message_id else f"sha256:{hashlib.sha256(raw).hexdigest()}"
 
 
+@dataclass(frozen=True, slots=True)
+class Protection:
+    """What processing found in a message that its transaction must record: the secret kinds
+    it exposed and lookalike domains (on the ticket), the urgency a follow-up's secret raises
+    its ticket to (`order`: most urgent first), and the bytes that replace its raw archive."""
+
+    exposed: tuple[str, ...] = ()
+    lookalikes: tuple[str, ...] = ()
+    raise_to: str = ""
+    order: tuple[str, ...] = ()
+    sealed: tuple[bytes, str] | None = None  # (stored bytes, inbox.raw_state)
+
+
+NOTHING_FOUND = Protection()
+
+
 # (the re-opened ticket, the number its acknowledgement gets) -> (new promise, ack or None)
 Renewal = Callable[[TicketView, int], tuple[Promise, OutgoingMail | None]]
 
@@ -196,6 +212,7 @@ class Store:
         needs_triage: bool,
         render_ack: Callable[[TicketView], OutgoingMail] | None,
         first_check: datetime | None = None,
+        protection: Protection = NOTHING_FOUND,
     ) -> str:
         """New ticket + its first message + (optional) ack in the outbox + audit, one commit.
 
@@ -220,6 +237,8 @@ class Store:
                 resolution_due=d.promise.resolution_due,
                 created_at=now,
                 next_escalation_at=first_check or received,
+                exposed=",".join(protection.exposed),
+                lookalikes=",".join(protection.lookalikes),
             )
             s.add(ticket)
             s.flush()  # assigns the id the reference is made from
@@ -229,7 +248,7 @@ class Store:
             if render_ack is not None:
                 out = render_ack(_view(ticket))
                 _add_outbox(s, ticket.id, "ack", 1, out, now)
-            _finish_inbox(s, inbox_id, ticket.id, now)
+            _finish_inbox(s, inbox_id, ticket.id, now, protection.sealed)
             add_audit(s, now, "ticket_opened", ticket.id, inbox_id, {"reasons": list(d.reasons)})
             s.commit()
             return ticket.ref
@@ -244,6 +263,7 @@ class Store:
         now: datetime,
         kind: str = "follow_up",
         renew: Renewal | None = None,
+        protection: Protection = NOTHING_FOUND,
     ) -> str:
         """Attach a message to its ticket. A customer's follow-up re-opens a resolved ticket;
         a bounce of our acknowledgement (kind "bounce") does not.
@@ -259,9 +279,10 @@ class Store:
                 ticket.next_escalation_at = now
                 if renew is not None:
                     _renew_promise(s, ticket, renew, now)
-                s.add(ticket)
+            _flag(ticket, protection)
+            s.add(ticket)
             _add_customer_message(s, ticket_id, inbox_id, mail, kind, now)
-            _finish_inbox(s, inbox_id, ticket_id, now)
+            _finish_inbox(s, inbox_id, ticket_id, now, protection.sealed)
             add_audit(s, now, kind, ticket_id, inbox_id, {"reasons": list(d.reasons)})
             s.commit()
             return ticket.ref
@@ -299,6 +320,7 @@ class Store:
         *,
         now: datetime,
         reason: str,
+        protection: Protection = NOTHING_FOUND,
     ) -> str:
         """Record a status request on its ticket, with the answer (numbered after earlier
         ones) in the outbox, or without one (`reason` says why). It is no new request: the
@@ -315,7 +337,9 @@ class Store:
                     )
                 ).one()
                 _add_outbox(s, ticket_id, "status", seq + 1, render(seq + 1), now)
-            _finish_inbox(s, inbox_id, ticket_id, now)
+            _flag(ticket, protection)
+            s.add(ticket)
+            _finish_inbox(s, inbox_id, ticket_id, now, protection.sealed)
             add_audit(s, now, "status_request", ticket_id, inbox_id, {"answered": reason or "yes"})
             s.commit()
             return ticket.ref
@@ -732,7 +756,27 @@ def _renew_promise(s: Session, ticket: Ticket, renew: Renewal, now: datetime) ->
         _add_outbox(s, ticket.id, "ack", acks + 1, out, now)
 
 
-def _finish_inbox(s: Session, inbox_id: int, ticket_id: int, now: datetime) -> None:
+def _flag(ticket: Ticket, p: Protection) -> None:
+    """A later message's exposure joins the ticket's, and may raise its urgency."""
+    if p.exposed:
+        known = [k for k in ticket.exposed.split(",") if k]
+        ticket.exposed = ",".join(dict.fromkeys((*known, *p.exposed)))
+    if p.lookalikes:
+        known = [k for k in ticket.lookalikes.split(",") if k]
+        ticket.lookalikes = ",".join(dict.fromkeys((*known, *p.lookalikes)))
+    order = p.order
+    raises = p.raise_to in order and ticket.urgency in order
+    if raises and order.index(p.raise_to) < order.index(ticket.urgency):
+        ticket.urgency = p.raise_to
+
+
+def _finish_inbox(
+    s: Session,
+    inbox_id: int,
+    ticket_id: int,
+    now: datetime,
+    sealed: tuple[bytes, str] | None = None,
+) -> None:
     # FOR UPDATE: of two instances finishing the same row, the second waits, then sees it done.
     # Only the status is read: loading the row would load its raw bytes too.
     status = s.exec(
@@ -749,6 +793,12 @@ def _finish_inbox(s: Session, inbox_id: int, ticket_id: int, now: datetime) -> N
         .where(table.c.id == inbox_id)
         .values(status=InboxStatus.PROCESSED, ticket_id=ticket_id, processed_at=now)
     )
+    if sealed is not None:  # it held a secret: the plain bytes go in the same transaction
+        s.connection().execute(
+            table.update()
+            .where(table.c.id == inbox_id)
+            .values(raw=sealed[0], raw_state=sealed[1])
+        )
 
 
 def add_audit(

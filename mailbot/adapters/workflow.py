@@ -21,6 +21,7 @@ from mailbot.adapters.store import (
 from mailbot.adapters.tables import EscalationRow, Ticket, TicketMessage
 from mailbot.core.escalation import Event, TicketTimes
 from mailbot.core.render import DigestFacts, opening_lines
+from mailbot.core.secrets import redact
 from mailbot.domain import OutgoingMail, ParsedMail, TicketStatus
 
 
@@ -84,7 +85,14 @@ class Workflow:
             return ticket
 
     def agent_reply(
-        self, inbox_id: int, ticket_id: int, mail: ParsedMail, *, now: datetime, close: bool
+        self,
+        inbox_id: int,
+        ticket_id: int,
+        mail: ParsedMail,
+        *,
+        now: datetime,
+        close: bool,
+        sealed: tuple[bytes, str] | None = None,
     ) -> str:
         """Mail from an agent (Sent folder, or an agent address) that threads to a ticket."""
         with translate_db_errors(), self._session() as s:
@@ -97,7 +105,7 @@ class Workflow:
                 ticket.next_escalation_at = None
             s.add(ticket)
             add_mail_message(s, ticket_id, inbox_id, mail, "agent", now, direction="out")
-            _finish_inbox(s, inbox_id, ticket_id, now)
+            _finish_inbox(s, inbox_id, ticket_id, now, sealed)
             add_audit(s, now, "agent_reply", ticket_id, inbox_id, {"closed": close})
             s.commit()
             return ticket.ref
@@ -238,6 +246,8 @@ def _facts(s: Session, ticket: Ticket) -> DigestFacts:
         .order_by(col(TicketMessage.id))
     ).first()
     text = (first.new_text or first.body) if first is not None else ""
+    # Stored text is redacted when it arrives; this also covers tickets from before that.
+    text = redact(text).text
     return DigestFacts(
         ref=ticket.ref,
         customer=ticket.customer_address,

@@ -64,7 +64,7 @@ def protect(
     `incident_category` for a lookalike. Each change is explained."""
     reasons: list[str] = []
     urgency, category = c.urgency, c.category
-    wanted = _urgency_for(exposure.severity, urgencies)
+    wanted = urgency_for(exposure.severity, urgencies)
     if wanted is not None and urgencies.index(wanted) < urgencies.index(urgency):
         urgency = wanted
     if exposure.kinds:
@@ -86,7 +86,9 @@ def template_for(template: str, exposure: Exposure) -> str:
     return PHISHING_TEMPLATE if exposure.lookalikes else template
 
 
-def _urgency_for(severity: Severity | None, urgencies: Sequence[str]) -> str | None:
+def urgency_for(severity: Severity | None, urgencies: Sequence[str]) -> str | None:
+    """The urgency a secret of this severity calls for: critical -> the most urgent level,
+    high -> the next one; None when it calls for no change."""
     if severity is Severity.CRITICAL:
         return urgencies[0]
     if severity is Severity.HIGH:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
+from mailbot.adapters.archive import archive_from
 from mailbot.adapters.db import make_engine, migrate
 from mailbot.adapters.knowledge import load_articles
 from mailbot.adapters.language import make_detector
@@ -134,8 +135,11 @@ def build_processor(settings: Settings, store: Store, clock: Clock) -> Processor
         model=model,
         detect_language=make_detector(tax.languages),
         renderer=FileTemplates(settings.templates_dir, default_language=tax.default_language),
+        archive=archive_from(settings.security),
         config=ProcessConfig(
             sender=sender,
+            official_domains=tuple(settings.security.official_domains),
+            incident_category=settings.security.phishing_category,
             own_addresses=tuple({settings.smtp.from_address, *(box.username for box in mailboxes)}),
             sla=settings.sla.policy(),
             mailbox_windows={

@@ -7,6 +7,7 @@ a quarantine row with the reason.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import threading
@@ -14,7 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from mailbot.adapters.store import AlreadyProcessed, PendingInbox, Renewal, Store
+from mailbot.adapters.archive import Archive
+from mailbot.adapters.store import (
+    NOTHING_FOUND,
+    AlreadyProcessed,
+    PendingInbox,
+    Protection,
+    Renewal,
+    Store,
+)
 from mailbot.adapters.workflow import Workflow
 from mailbot.clock import Clock
 from mailbot.core.autoreply import loop_verdict
@@ -22,6 +31,7 @@ from mailbot.core.classify import ClassifyPolicy, TextModel, classify, model_tex
 from mailbot.core.correlate import candidate_ids, candidate_refs, correlate, ref_pattern
 from mailbot.core.decide import decide
 from mailbot.core.parse import parse
+from mailbot.core.protect import Exposure, protect, screen, template_for, urgency_for
 from mailbot.core.render import AckExtras, Sender, TemplateRenderer, customer_zone, render_ack
 from mailbot.core.sla import SlaPolicy, Windows
 from mailbot.core.sla import promise as sla_promise
@@ -70,6 +80,10 @@ class ProcessConfig:
     # The escalation policy's warning point: a new ticket needs no scan before it.
     warn_fraction: float = 0.75
     batch: int = 200
+    # Our own domains (lookalikes in forwarded mail are phishing), and the category such a
+    # ticket gets.
+    official_domains: tuple[str, ...] = ()
+    incident_category: str = "security_incident"
 
 
 def no_suggestions(text: str, language: str) -> tuple[FaqLink, ...]:
@@ -87,6 +101,7 @@ class Processor:
         config: ProcessConfig,
         clock: Clock,
         suggest: Callable[[str, str], tuple[FaqLink, ...]] = no_suggestions,
+        archive: Archive | None = None,
     ) -> None:
         self._store = store
         self._workflow = Workflow(store.engine)
@@ -97,6 +112,7 @@ class Processor:
         self._cfg = config
         self._clock = clock
         self._refs = ref_pattern(config.ref_prefix)
+        self._archive = archive or Archive(None)  # no key: raw mail with a secret is dropped
 
     @property
     def model_version(self) -> str:
@@ -144,22 +160,31 @@ class Processor:
     def _handle(self, row: PendingInbox) -> tuple[str, bool]:
         """Parse, check, thread, classify, decide and store one message; (outcome, acked)."""
         now = self._clock.now()
-        mail = parse(row.raw, max_bytes=self._cfg.max_bytes)
+        # Secrets are redacted before anything else sees the mail (core/protect.py).
+        mail, exposure = screen(
+            parse(row.raw, max_bytes=self._cfg.max_bytes), self._cfg.official_domains
+        )
+        protection = self._protection(row, exposure)
         match = self._thread(mail, now)
         if self._from_agent(row, mail):
-            return self._agent_mail(row, mail, match, now), False
+            return self._agent_mail(row, mail, match, now, protection), False
         verdict = self._verdict(mail, now)
-        status = self._status_request(row, mail, match, verdict, now)
+        status = self._status_request(row, mail, match, verdict, now, protection)
         if status is not None:
             return status
         if match.ticket_id is None and verdict.robot and self._cfg.quarantine_noise:
             self._store.quarantine(row.id, f"noise: {verdict.reason}", now=now)
             return f"quarantined as noise ({verdict.reason})", False
-        classification = classify(
-            mail,
-            model=self._model(),
-            detect_language=self._detect,
-            policy=self._cfg.classify_policy,
+        classification = protect(
+            classify(
+                mail,
+                model=self._model(),
+                detect_language=self._detect,
+                policy=self._cfg.classify_policy,
+            ),
+            exposure,
+            urgencies=self._cfg.classify_policy.urgencies,
+            incident_category=self._cfg.incident_category,
         )
         decision = decide(
             classification,
@@ -182,10 +207,14 @@ class Processor:
                 now=now,
                 kind=kind,
                 renew=self._renewal(row, mail, verdict, now),
+                protection=protection,
             )
             return f"{kind} on {ref} ({match.reason})", False
+        decision = dataclasses.replace(decision, template=template_for(decision.template, exposure))
         renderer = (
-            self._ack_renderer(mail, classification, decision, now) if decision.send_ack else None
+            self._ack_renderer(mail, classification, decision, now, exposure)
+            if decision.send_ack
+            else None
         )
         ref = self._store.open_ticket(
             row.id,
@@ -197,9 +226,32 @@ class Processor:
             needs_triage=decision.needs_triage,
             render_ack=renderer,
             first_check=self._first_check(row.fetched_at, decision),
+            protection=protection,
         )
         c = classification
         return f"ticket {ref} {c.category}/{c.urgency}/{c.language}", renderer is not None
+
+    def _protection(self, row: PendingInbox, exposure: Exposure) -> Protection:
+        """What the message's transaction must record about what it exposed; a message that
+        held a secret has its raw archive encrypted (or dropped) in that same transaction."""
+        if not exposure:
+            return NOTHING_FOUND
+        urgencies = self._cfg.classify_policy.urgencies
+        sealed = self._archive.seal(row.raw) if exposure.kinds else None
+        if sealed is not None:
+            log.warning(
+                "inbox #%d exposed %s: redacted; raw archive %s",
+                row.id,
+                ", ".join(exposure.kinds),
+                sealed[1],
+            )
+        return Protection(
+            exposed=tuple(exposure.kinds),
+            lookalikes=tuple(lk.host for lk in exposure.lookalikes),
+            raise_to=urgency_for(exposure.severity, urgencies) or "",
+            order=tuple(urgencies),
+            sealed=sealed,
+        )
 
     def _status_request(
         self,
@@ -208,6 +260,7 @@ class Processor:
         match: ThreadMatch,
         verdict: LoopVerdict,
         now: datetime,
+        protection: Protection,
     ) -> tuple[str, bool] | None:
         """A short "status?" about one of the sender's own tickets: answered (unless held
         back) and recorded on the ticket, not treated as a new request. None: not one."""
@@ -225,7 +278,9 @@ class Processor:
             why = verdict.reason
         render = None if why else functools.partial(self._status_answer, view, state, mail, now)
         assert ticket_id is not None
-        ref = self._store.answer_status(row.id, ticket_id, mail, render, now=now, reason=why)
+        ref = self._store.answer_status(
+            row.id, ticket_id, mail, render, now=now, reason=why, protection=protection
+        )
         return f"status request on {ref}" + (f", not answered: {why}" if why else ""), not why
 
     def _own_ticket_named_in_text(self, mail: ParsedMail) -> int | None:
@@ -328,7 +383,12 @@ class Processor:
         return sender in self._cfg.agent_addresses or domain in self._cfg.agent_addresses
 
     def _agent_mail(
-        self, row: PendingInbox, mail: ParsedMail, match: ThreadMatch, now: datetime
+        self,
+        row: PendingInbox,
+        mail: ParsedMail,
+        match: ThreadMatch,
+        now: datetime,
+        protection: Protection,
     ) -> str:
         """An agent's reply keeps the ticket's first-response promise; nothing else does."""
         automatic = mail.header("auto-submitted").strip().lower() not in ("", "no")
@@ -340,7 +400,9 @@ class Processor:
             return "agent mail joining no ticket, set aside"
         words = f"{mail.subject}\n{mail.new_text or mail.text}".lower()
         close = any(k.lower() in words for k in self._cfg.close_keywords)
-        ref = self._workflow.agent_reply(row.id, match.ticket_id, mail, now=now, close=close)
+        ref = self._workflow.agent_reply(
+            row.id, match.ticket_id, mail, now=now, close=close, sealed=protection.sealed
+        )
         return f"agent reply on {ref}{' (closed)' if close else ''} ({match.reason})"
 
     def _thread(self, mail: ParsedMail, now: datetime) -> ThreadMatch:
@@ -367,7 +429,12 @@ class Processor:
         )
 
     def _ack_renderer(
-        self, mail: ParsedMail, classification: Classification, decision: Decision, now: datetime
+        self,
+        mail: ParsedMail,
+        classification: Classification,
+        decision: Decision,
+        now: datetime,
+        exposure: Exposure,
     ) -> Callable[[TicketView], OutgoingMail]:
         assert decision.promise is not None
         language = classification.language
@@ -382,6 +449,9 @@ class Processor:
             faq=self._suggest(model_text(mail), language),
             help_url=self._cfg.help_url,
             needs_triage=decision.needs_triage,
+            exposed=tuple(exposure.kinds),
+            lookalikes=tuple((lk.host, lk.imitates) for lk in exposure.lookalikes),
+            official_domains=self._cfg.official_domains,
         )
         template = decision.template
 
