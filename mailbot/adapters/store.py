@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -34,6 +35,8 @@ from mailbot.domain import (
     TicketView,
 )
 from mailbot.errors import DatabaseUnavailable
+
+T = TypeVar("T")
 
 
 class AlreadyProcessed(Exception):
@@ -133,50 +136,18 @@ class Store:
     ) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
         """Tickets that own any of `message_ids`; (id, customer) of tickets named by `refs`."""
         with translate_db_errors(), self._session() as s:
-            by_id: dict[str, int] = {}
-            if message_ids:
-                for mid, tid in s.exec(
-                    select(TicketMessage.message_id, TicketMessage.ticket_id).where(
-                        col(TicketMessage.message_id).in_(message_ids)
-                    )
-                ):
-                    by_id[mid] = tid
-            by_ref: dict[str, tuple[int, str]] = {}
-            if refs:
-                for ref, ticket_id, customer in s.exec(
-                    select(Ticket.ref, Ticket.id, Ticket.customer_address).where(
-                        col(Ticket.ref).in_(refs)
-                    )
-                ):
-                    by_ref[ref] = (ticket_id or 0, customer)
-            return by_id, by_ref
+            return _thread_lookup(s, message_ids, refs)
 
     def recent_tickets_from(
         self, address: str, since: datetime, limit: int = 20
     ) -> list[tuple[int, str]]:
         """(id, subject) of the sender's tickets received since `since`, newest first."""
         with translate_db_errors(), self._session() as s:
-            rows = s.exec(
-                select(Ticket.id, Ticket.subject)
-                .where(Ticket.customer_address == address.lower(), Ticket.received_at >= since)
-                .order_by(col(Ticket.id).desc())
-                .limit(limit)
-            ).all()
-            return [(tid or 0, subject) for tid, subject in rows]
+            return _recent_tickets_from(s, address, since, limit)
 
     def recent_acks_to(self, address: str, since: datetime) -> int:
         with translate_db_errors(), self._session() as s:
-            return int(
-                s.exec(
-                    select(func.count())
-                    .select_from(Outbox)
-                    .where(
-                        Outbox.kind == "ack",
-                        Outbox.recipients == address.lower(),
-                        Outbox.created_at >= since,
-                    )
-                ).one()
-            )
+            return _recent_acks_to(s, address, since)
 
     def open_ticket(
         self,
@@ -194,39 +165,22 @@ class Store:
         """New ticket + its first message + (optional) ack in the outbox + audit, one commit.
 
         `first_check`: when the escalation scan should first look at it (default: at once)."""
-        assert d.promise is not None
         with translate_db_errors(), self._session() as s:
-            ticket = Ticket(
-                ref=f"pending-{inbox_id}",
-                customer_address=mail.from_address.lower(),
-                customer_name=mail.from_name,
-                subject=mail.subject,
-                category=c.category,
-                urgency=c.urgency,
-                language=c.language,
-                status=TicketStatus.OPEN,
+            ref = _open_ticket(
+                s,
+                self._ref_prefix,
+                inbox_id,
+                mail,
+                c,
+                d,
+                received=received,
+                now=now,
                 needs_triage=needs_triage,
-                confidence=c.confidence,
-                model_version=c.model_version,
-                explanation=_explanation(c, d),
-                received_at=received,
-                first_response_due=d.promise.first_response_due,
-                resolution_due=d.promise.resolution_due,
-                created_at=now,
-                next_escalation_at=first_check or received,
+                render_ack=render_ack,
+                first_check=first_check,
             )
-            s.add(ticket)
-            s.flush()  # assigns the id the reference is made from
-            assert ticket.id is not None
-            ticket.ref = f"{self._ref_prefix}-{ticket.id:06d}"
-            _add_customer_message(s, ticket.id, inbox_id, mail, "customer", now)
-            if render_ack is not None:
-                out = render_ack(_view(ticket))
-                _add_outbox(s, ticket.id, "ack", 1, out, now)
-            _finish_inbox(s, inbox_id, ticket.id, now)
-            add_audit(s, now, "ticket_opened", ticket.id, inbox_id, {"reasons": list(d.reasons)})
             s.commit()
-            return ticket.ref
+            return ref
 
     def add_follow_up(
         self,
@@ -241,28 +195,23 @@ class Store:
         """Attach a message to its ticket. A customer's follow-up re-opens a resolved ticket;
         a bounce of our acknowledgement (kind "bounce") does not."""
         with translate_db_errors(), self._session() as s:
-            ticket = s.get(Ticket, ticket_id)
-            if ticket is None:
-                raise LookupError(f"ticket {ticket_id} vanished")
-            if kind == "follow_up" and ticket.status == TicketStatus.RESOLVED:
-                ticket.status, ticket.resolved_at = TicketStatus.OPEN, None
-                ticket.next_escalation_at = now
-                s.add(ticket)
-            _add_customer_message(s, ticket_id, inbox_id, mail, kind, now)
-            _finish_inbox(s, inbox_id, ticket_id, now)
-            add_audit(s, now, kind, ticket_id, inbox_id, {"reasons": list(d.reasons)})
+            ref = _add_follow_up(s, inbox_id, ticket_id, mail, d, now=now, kind=kind)
             s.commit()
-            return ticket.ref
+            return ref
 
     def quarantine(self, inbox_id: int, reason: str, *, now: datetime) -> None:
         with translate_db_errors(), self._session() as s:
-            row = s.get(InboxMessage, inbox_id)
-            if row is None:
-                return
-            row.status, row.reason, row.processed_at = InboxStatus.QUARANTINED, reason[:2000], now
-            s.add(row)
-            add_audit(s, now, "quarantined", None, inbox_id, {"reason": reason[:2000]})
+            _quarantine(s, inbox_id, reason, now=now)
             s.commit()
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """One transaction for many messages (see Batch); committed when the block ends
+        without an exception, rolled back as a whole otherwise."""
+        with translate_db_errors(), self._session() as s:
+            batch = Batch(s, self._ref_prefix)
+            yield batch
+            batch.commit()
 
     # --- outbox -------------------------------------------------------------------------
     def due_outbox(self, now: datetime, limit: int) -> list[DueOutbox]:
@@ -713,6 +662,228 @@ def _view(t: Ticket) -> TicketView:
         received_at=t.received_at,
         first_response_due=t.first_response_due,
     )
+
+
+class Batch:
+    """Many messages in one transaction, each in its own SAVEPOINT (`item`): a message that
+    fails rolls back alone and the others stay, so one bad message cannot take the batch down.
+    `commit` ends the transaction; the next `item` starts another.
+
+    On SQLite the transaction starts with BEGIN IMMEDIATE: it reads, then writes, and a
+    deferred transaction that read before another connection wrote could not write at all.
+    The write lock is held until `commit`, so callers keep a transaction short."""
+
+    def __init__(self, session: Session, ref_prefix: str) -> None:
+        self._s = session
+        self._ref_prefix = ref_prefix
+        self._sqlite = session.get_bind().dialect.name == "sqlite"
+        self._open = False
+
+    @contextmanager
+    def item(self) -> Iterator[None]:
+        with translate_db_errors():
+            if not self._open:
+                if self._sqlite:
+                    self._s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                self._open = True
+            with self._s.begin_nested():
+                yield
+
+    def commit(self) -> None:
+        with translate_db_errors():
+            self._s.commit()
+        self._open = False
+
+    def thread_lookup(
+        self, message_ids: Sequence[str], refs: Sequence[str]
+    ) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
+        return _thread_lookup(self._s, message_ids, refs)
+
+    def recent_tickets_from(
+        self, address: str, since: datetime, limit: int = 20
+    ) -> list[tuple[int, str]]:
+        return _recent_tickets_from(self._s, address, since, limit)
+
+    def recent_acks_to(self, address: str, since: datetime) -> int:
+        return _recent_acks_to(self._s, address, since)
+
+    def open_ticket(
+        self,
+        inbox_id: int,
+        mail: ParsedMail,
+        c: Classification,
+        d: Decision,
+        *,
+        received: datetime,
+        now: datetime,
+        needs_triage: bool,
+        render_ack: Callable[[TicketView], OutgoingMail] | None,
+        first_check: datetime | None = None,
+    ) -> str:
+        return _open_ticket(
+            self._s,
+            self._ref_prefix,
+            inbox_id,
+            mail,
+            c,
+            d,
+            received=received,
+            now=now,
+            needs_triage=needs_triage,
+            render_ack=render_ack,
+            first_check=first_check,
+        )
+
+    def add_follow_up(
+        self,
+        inbox_id: int,
+        ticket_id: int,
+        mail: ParsedMail,
+        d: Decision,
+        *,
+        now: datetime,
+        kind: str = "follow_up",
+    ) -> str:
+        return _add_follow_up(self._s, inbox_id, ticket_id, mail, d, now=now, kind=kind)
+
+    def quarantine(self, inbox_id: int, reason: str, *, now: datetime) -> None:
+        _quarantine(self._s, inbox_id, reason, now=now)
+
+    def apply(self, change: Callable[[Session], T]) -> T:
+        """`change` inside this transaction (e.g. workflow.record_agent_reply)."""
+        return change(self._s)
+
+
+def _thread_lookup(
+    s: Session, message_ids: Sequence[str], refs: Sequence[str]
+) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
+    by_id: dict[str, int] = {}
+    if message_ids:
+        for mid, tid in s.exec(
+            select(TicketMessage.message_id, TicketMessage.ticket_id).where(
+                col(TicketMessage.message_id).in_(message_ids)
+            )
+        ):
+            by_id[mid] = tid
+    by_ref: dict[str, tuple[int, str]] = {}
+    if refs:
+        for ref, ticket_id, customer in s.exec(
+            select(Ticket.ref, Ticket.id, Ticket.customer_address).where(col(Ticket.ref).in_(refs))
+        ):
+            by_ref[ref] = (ticket_id or 0, customer)
+    return by_id, by_ref
+
+
+def _recent_tickets_from(
+    s: Session, address: str, since: datetime, limit: int
+) -> list[tuple[int, str]]:
+    rows = s.exec(
+        select(Ticket.id, Ticket.subject)
+        .where(Ticket.customer_address == address.lower(), Ticket.received_at >= since)
+        .order_by(col(Ticket.id).desc())
+        .limit(limit)
+    ).all()
+    return [(tid or 0, subject) for tid, subject in rows]
+
+
+def _recent_acks_to(s: Session, address: str, since: datetime) -> int:
+    return int(
+        s.exec(
+            select(func.count())
+            .select_from(Outbox)
+            .where(
+                Outbox.kind == "ack",
+                Outbox.recipients == address.lower(),
+                Outbox.created_at >= since,
+            )
+        ).one()
+    )
+
+
+def _open_ticket(
+    s: Session,
+    ref_prefix: str,
+    inbox_id: int,
+    mail: ParsedMail,
+    c: Classification,
+    d: Decision,
+    *,
+    received: datetime,
+    now: datetime,
+    needs_triage: bool,
+    render_ack: Callable[[TicketView], OutgoingMail] | None,
+    first_check: datetime | None,
+) -> str:
+    assert d.promise is not None
+    ticket = Ticket(
+        ref=f"pending-{inbox_id}",
+        customer_address=mail.from_address.lower(),
+        customer_name=mail.from_name,
+        subject=mail.subject,
+        category=c.category,
+        urgency=c.urgency,
+        language=c.language,
+        status=TicketStatus.OPEN,
+        needs_triage=needs_triage,
+        confidence=c.confidence,
+        model_version=c.model_version,
+        explanation=_explanation(c, d),
+        received_at=received,
+        first_response_due=d.promise.first_response_due,
+        resolution_due=d.promise.resolution_due,
+        created_at=now,
+        next_escalation_at=first_check or received,
+    )
+    s.add(ticket)
+    s.flush()  # assigns the id the reference is made from
+    assert ticket.id is not None
+    ticket.ref = f"{ref_prefix}-{ticket.id:06d}"
+    _add_customer_message(s, ticket.id, inbox_id, mail, "customer", now)
+    if render_ack is not None:
+        out = render_ack(_view(ticket))
+        _add_outbox(s, ticket.id, "ack", 1, out, now)
+    _finish_inbox(s, inbox_id, ticket.id, now)
+    add_audit(s, now, "ticket_opened", ticket.id, inbox_id, {"reasons": list(d.reasons)})
+    s.flush()  # a failure shows here, inside the caller's savepoint
+    return ticket.ref
+
+
+def _add_follow_up(
+    s: Session,
+    inbox_id: int,
+    ticket_id: int,
+    mail: ParsedMail,
+    d: Decision,
+    *,
+    now: datetime,
+    kind: str,
+) -> str:
+    ticket = s.get(Ticket, ticket_id)
+    if ticket is None:
+        raise LookupError(f"ticket {ticket_id} vanished")
+    if kind == "follow_up" and ticket.status == TicketStatus.RESOLVED:
+        ticket.status, ticket.resolved_at = TicketStatus.OPEN, None
+        ticket.next_escalation_at = now
+        s.add(ticket)
+    _add_customer_message(s, ticket_id, inbox_id, mail, kind, now)
+    _finish_inbox(s, inbox_id, ticket_id, now)
+    add_audit(s, now, kind, ticket_id, inbox_id, {"reasons": list(d.reasons)})
+    s.flush()
+    return ticket.ref
+
+
+def _quarantine(s: Session, inbox_id: int, reason: str, *, now: datetime) -> None:
+    # Only the status columns: loading the row would load its raw bytes too.
+    table = InboxMessage.__table__  # type: ignore[attr-defined]
+    changed = s.connection().execute(
+        table.update()
+        .where(table.c.id == inbox_id)
+        .values(status=InboxStatus.QUARANTINED, reason=reason[:2000], processed_at=now)
+    )
+    if changed.rowcount == 0:
+        return  # the row is gone
+    add_audit(s, now, "quarantined", None, inbox_id, {"reason": reason[:2000]})
+    s.flush()
 
 
 class translate_db_errors:

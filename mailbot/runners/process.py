@@ -1,7 +1,9 @@
 """Inbox rows -> parse -> loop check -> correlate -> classify -> decide -> render -> store.
 
-Each message ends in exactly one transaction: a ticket (+ ack in the outbox), a follow-up, or
-a quarantine row with the reason.
+Each message ends in exactly one state: a ticket (+ ack in the outbox), a follow-up, or a
+quarantine row with the reason. A batch is parsed and classified first (one model call), then
+written in transactions of at most TRANSACTION_SECONDS, each message in its own SAVEPOINT, so
+a failing message rolls back alone and becomes its quarantine row.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ import asyncio
 import functools
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from mailbot.adapters.store import AlreadyProcessed, PendingInbox, Store
-from mailbot.adapters.workflow import Workflow
+from mailbot.adapters.store import AlreadyProcessed, Batch, PendingInbox, Store
+from mailbot.adapters.workflow import record_agent_reply
 from mailbot.clock import Clock
 from mailbot.core.autoreply import loop_verdict
 from mailbot.core.classify import ClassifyPolicy, TextModel, classify, model_text
@@ -72,6 +75,56 @@ def no_suggestions(text: str, language: str) -> tuple[FaqLink, ...]:
     return ()
 
 
+# A processing transaction is committed after this long: on SQLite it holds the one write
+# lock, which the ingest and outbox loops (marking acknowledgements sent) wait for.
+TRANSACTION_SECONDS = 0.05
+
+
+def _nothing() -> None:
+    pass
+
+
+@dataclass
+class _Work:
+    """A message between the pure stages (done for the whole batch) and the database."""
+
+    row: PendingInbox
+    mail: ParsedMail | None = None
+    agent: bool = False
+    classification: Classification | None = None
+    faq: tuple[FaqLink, ...] = ()
+    error: Exception | None = None  # raised when the message is handled: it is quarantined
+
+
+class _Predicted:
+    """The model, with the predictions for a batch's texts made in one call
+    (SklearnModel.predict_many: ~0.4 ms a text instead of ~2.4 ms one by one)."""
+
+    def __init__(self, model: TextModel, texts: list[str]) -> None:
+        self._model = model
+        self.version = model.version
+        self._known: dict[str, tuple[Mapping[str, float], Mapping[str, float]]] = {}
+        many = getattr(model, "predict_many", None)
+        if many is not None and texts:
+            try:
+                self._known = dict(zip(texts, many(texts), strict=True))
+            except Exception:  # one text may break the batch: predict one at a time then
+                log.exception("batch prediction failed; predicting one message at a time")
+
+    @property
+    def thresholds(self) -> Mapping[str, Mapping[str, float]]:
+        return self._model.thresholds
+
+    def predict(self, text: str) -> tuple[Mapping[str, float], Mapping[str, float]]:
+        known = self._known.get(text)
+        return known if known is not None else self._model.predict(text)
+
+    def explain(
+        self, text: str, labels: Mapping[str, str], k: int = 5
+    ) -> Mapping[str, Sequence[str]]:
+        return self._model.explain(text, labels, k)
+
+
 class Processor:
     def __init__(
         self,
@@ -85,7 +138,6 @@ class Processor:
         suggest: Callable[[str, str], tuple[FaqLink, ...]] = no_suggestions,
     ) -> None:
         self._store = store
-        self._workflow = Workflow(store.engine)
         self._suggest = suggest
         self._model = model
         self._detect = detect_language
@@ -111,49 +163,107 @@ class Processor:
     def _process_all(self, stop: threading.Event, on_ack: Callable[[], None] | None) -> int:
         done = 0
         while not stop.is_set() and (rows := self._store.pending_inbox(self._cfg.batch)):
-            for row in rows:
-                if stop.is_set():
-                    break  # the rest stays "received" for the next start
-                if self._process_row(row) and on_ack is not None:
-                    on_ack()
-                done += 1
+            done += self._process_batch(rows, stop, on_ack or _nothing)
         return done
 
-    def _process_row(self, row: PendingInbox) -> bool:
-        """One message to its final state; True when an acknowledgement was queued."""
+    def _process_batch(
+        self, rows: list[PendingInbox], stop: threading.Event, on_ack: Callable[[], None]
+    ) -> int:
+        """The pure stages for the whole batch first (one model call for all of it), then
+        the database work in transactions of at most TRANSACTION_SECONDS, one SAVEPOINT per
+        message. A crash or a database outage leaves the uncommitted rows "received"."""
+        work = self._prepare(rows)
+        done = 0
+        with self._store.batch() as tx:
+            pending: list[tuple[int, str]] = []  # (inbox id, outcome) until committed
+            acks = 0
+            started = time.monotonic()
+            for item in work:
+                if stop.is_set():
+                    break  # the rest stays "received" for the next start
+                outcome, acked = self._process_item(item, tx)
+                if outcome is not None:
+                    pending.append((item.row.id, outcome))
+                acks += acked
+                done += 1
+                if time.monotonic() - started >= TRANSACTION_SECONDS:
+                    acks = self._commit(tx, pending, acks, on_ack)
+                    started = time.monotonic()
+            self._commit(tx, pending, acks, on_ack)
+        return done
+
+    @staticmethod
+    def _commit(
+        tx: Batch, pending: list[tuple[int, str]], acks: int, on_ack: Callable[[], None]
+    ) -> int:
+        tx.commit()
+        for inbox_id, outcome in pending:
+            log.info("inbox #%d -> %s", inbox_id, outcome)
+        pending.clear()
+        if acks:
+            on_ack()  # the sender can start at once
+        return 0
+
+    def _prepare(self, rows: list[PendingInbox]) -> list[_Work]:
+        """Parse, classify and look up FAQ answers for a batch: no database, one model call."""
+        work = [self._parsed(row) for row in rows]
+        model = self._model()
+        texts = [model_text(w.mail) for w in work if w.mail is not None]
+        model = _Predicted(model, texts)
+        for w in work:
+            if w.mail is not None and not w.agent:
+                try:
+                    w.classification = classify(
+                        w.mail,
+                        model=model,
+                        detect_language=self._detect,
+                        policy=self._cfg.classify_policy,
+                    )
+                    w.faq = self._suggest(model_text(w.mail), w.classification.language)
+                except Exception as exc:  # per item: this message is quarantined
+                    w.error = exc
+        return work
+
+    def _parsed(self, row: PendingInbox) -> _Work:
         try:
-            outcome, acked = self._handle(row)
+            mail = parse(row.raw, max_bytes=self._cfg.max_bytes)
+        except Exception as exc:  # per item: this message is quarantined
+            return _Work(row, error=exc)
+        return _Work(row, mail=mail, agent=self._from_agent(row, mail))
+
+    def _process_item(self, item: _Work, tx: Batch) -> tuple[str | None, bool]:
+        """One message to its final state inside `tx`: (outcome to log, ack queued)."""
+        row = item.row
+        try:
+            with tx.item():
+                return self._handle(item, tx)
         except TransientError:
-            raise  # the database is unavailable: stop, the row stays "received"
+            raise  # the database is unavailable: stop, the rows stay "received"
         except AlreadyProcessed as exc:
             log.warning("inbox #%d skipped: %s", row.id, exc)
-            return False
+            return None, False
         except Exception as exc:  # per item: anything else quarantines this message only
             log.exception("inbox #%d quarantined", row.id)
-            self._store.quarantine(
-                row.id, f"{exc.__class__.__name__}: {exc}", now=self._clock.now()
-            )
-            return False
-        log.info("inbox #%d -> %s", row.id, outcome)
-        return acked
+            with tx.item():
+                tx.quarantine(row.id, f"{exc.__class__.__name__}: {exc}", now=self._clock.now())
+            return None, False
 
-    def _handle(self, row: PendingInbox) -> tuple[str, bool]:
-        """Parse, check, thread, classify, decide and store one message; (outcome, acked)."""
+    def _handle(self, item: _Work, tx: Batch) -> tuple[str, bool]:
+        """Check, thread, decide and store one prepared message; (outcome, acked)."""
+        if item.error is not None:
+            raise item.error
+        row, mail = item.row, item.mail
+        assert mail is not None
         now = self._clock.now()
-        mail = parse(row.raw, max_bytes=self._cfg.max_bytes)
-        match = self._thread(mail, now)
-        if self._from_agent(row, mail):
-            return self._agent_mail(row, mail, match, now), False
-        verdict = self._verdict(mail, now)
+        match = self._thread(mail, now, tx)
+        if item.agent:
+            return self._agent_mail(row, mail, match, now, tx), False
+        verdict = self._verdict(mail, now, tx)
         if match.ticket_id is None and verdict.robot and self._cfg.quarantine_noise:
-            self._store.quarantine(row.id, f"noise: {verdict.reason}", now=now)
+            tx.quarantine(row.id, f"noise: {verdict.reason}", now=now)
             return f"quarantined as noise ({verdict.reason})", False
-        classification = classify(
-            mail,
-            model=self._model(),
-            detect_language=self._detect,
-            policy=self._cfg.classify_policy,
-        )
+        classification = item.classification
+        assert classification is not None
         decision = decide(
             classification,
             match,
@@ -167,14 +277,14 @@ class Processor:
         if decision.action is Action.FOLLOW_UP:
             assert decision.ticket_id is not None
             kind = "bounce" if mail.is_delivery_report else "follow_up"
-            ref = self._store.add_follow_up(
-                row.id, decision.ticket_id, mail, decision, now=now, kind=kind
-            )
+            ref = tx.add_follow_up(row.id, decision.ticket_id, mail, decision, now=now, kind=kind)
             return f"{kind} on {ref} ({match.reason})", False
         renderer = (
-            self._ack_renderer(mail, classification, decision, now) if decision.send_ack else None
+            self._ack_renderer(mail, classification, decision, now, item.faq)
+            if decision.send_ack
+            else None
         )
-        ref = self._store.open_ticket(
+        ref = tx.open_ticket(
             row.id,
             mail,
             classification,
@@ -204,27 +314,28 @@ class Processor:
         return sender in self._cfg.agent_addresses or domain in self._cfg.agent_addresses
 
     def _agent_mail(
-        self, row: PendingInbox, mail: ParsedMail, match: ThreadMatch, now: datetime
+        self, row: PendingInbox, mail: ParsedMail, match: ThreadMatch, now: datetime, tx: Batch
     ) -> str:
         """An agent's reply keeps the ticket's first-response promise; nothing else does."""
         automatic = mail.header("auto-submitted").strip().lower() not in ("", "no")
         if automatic:  # our own acknowledgements and digests, seen again in the Sent folder
-            self._store.quarantine(row.id, "noise: our own automatic mail", now=now)
+            tx.quarantine(row.id, "noise: our own automatic mail", now=now)
             return "our own automatic mail, set aside"
         if match.ticket_id is None:
-            self._store.quarantine(row.id, "agent mail that joins no ticket", now=now)
+            tx.quarantine(row.id, "agent mail that joins no ticket", now=now)
             return "agent mail joining no ticket, set aside"
         words = f"{mail.subject}\n{mail.new_text or mail.text}".lower()
         close = any(k.lower() in words for k in self._cfg.close_keywords)
-        ref = self._workflow.agent_reply(row.id, match.ticket_id, mail, now=now, close=close)
+        ticket_id = match.ticket_id
+        ref = tx.apply(
+            lambda s: record_agent_reply(s, row.id, ticket_id, mail, now=now, close=close)
+        )
         return f"agent reply on {ref}{' (closed)' if close else ''} ({match.reason})"
 
-    def _thread(self, mail: ParsedMail, now: datetime) -> ThreadMatch:
-        by_id, by_ref = self._store.thread_lookup(
-            candidate_ids(mail), candidate_refs(mail, self._refs)
-        )
+    def _thread(self, mail: ParsedMail, now: datetime, tx: Batch) -> ThreadMatch:
+        by_id, by_ref = tx.thread_lookup(candidate_ids(mail), candidate_refs(mail, self._refs))
         since = now - timedelta(hours=self._cfg.same_subject_window_hours)
-        recent = self._store.recent_tickets_from(mail.from_address, since)
+        recent = tx.recent_tickets_from(mail.from_address, since)
         return correlate(
             mail,
             tickets_by_message_id=by_id,
@@ -233,8 +344,8 @@ class Processor:
             recent_from_sender=recent,
         )
 
-    def _verdict(self, mail: ParsedMail, now: datetime) -> LoopVerdict:
-        recent = self._store.recent_acks_to(mail.from_address, now - timedelta(hours=1))
+    def _verdict(self, mail: ParsedMail, now: datetime, tx: Batch) -> LoopVerdict:
+        recent = tx.recent_acks_to(mail.from_address, now - timedelta(hours=1))
         return loop_verdict(
             mail,
             own_addresses=self._cfg.own_addresses,
@@ -243,7 +354,12 @@ class Processor:
         )
 
     def _ack_renderer(
-        self, mail: ParsedMail, classification: Classification, decision: Decision, now: datetime
+        self,
+        mail: ParsedMail,
+        classification: Classification,
+        decision: Decision,
+        now: datetime,
+        faq: tuple[FaqLink, ...],
     ) -> Callable[[TicketView], OutgoingMail]:
         assert decision.promise is not None
         language = classification.language
@@ -255,7 +371,7 @@ class Processor:
                 language_zones=self._cfg.language_zones,
                 calendar_zone=decision.promise.timezone,
             ),
-            faq=self._suggest(model_text(mail), language),
+            faq=faq,
             help_url=self._cfg.help_url,
             needs_triage=decision.needs_triage,
         )
