@@ -606,6 +606,7 @@ PATCHES: list[tuple[str, str, str, bool]] = [
     ("classify: rest (lang, rules)", "mailbot.runners.process", "classify", False),
     ("decide (sla)", "mailbot.runners.process", "decide", False),
     ("faq suggest", "mailbot.core.faq:FaqIndex", "suggest", False),
+    ("faq suggest", "mailbot.core.faq:FaqIndex", "suggest_many", False),
     ("render", "mailbot.runners.process", "render_ack", False),
     ("store ticket+outbox (db)", "mailbot.adapters.store:Batch", "open_ticket", False),
     ("store: commit (db)", "mailbot.adapters.store:Batch", "commit", False),

@@ -29,14 +29,13 @@ from mailbot.core.faq import FaqIndex, FaqPolicy
 from mailbot.core.render import Sender
 from mailbot.core.rules import compile_rule
 from mailbot.core.sla import Windows
-from mailbot.domain import FaqLink
 from mailbot.errors import DatabaseUnavailable, MailbotError, TransientError
 from mailbot.logconfig import bind, configure_from, log_context
 from mailbot.runners.escalate import EscalationConfig, Escalator
 from mailbot.runners.ingest import Ingestor
 from mailbot.runners.leases import LeaseKeeper, holder_gone, instance_name
 from mailbot.runners.outbox import OutboxSender
-from mailbot.runners.process import ProcessConfig, Processor, no_suggestions
+from mailbot.runners.process import ProcessConfig, Processor, Suggest, no_suggestions
 from mailbot.runners.supervise import (
     Health,
     Outage,
@@ -110,7 +109,7 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
     )
 
 
-def build_faq(settings: Settings) -> Callable[[str, str], tuple[FaqLink, ...]]:
+def build_faq(settings: Settings) -> Suggest:
     """The knowledge-base matcher; without articles (or with faq off) it suggests nothing."""
     replies = settings.replies
     articles = load_articles(settings.faq_dir) if replies.faq and replies.faq_max else []
@@ -118,7 +117,7 @@ def build_faq(settings: Settings) -> Callable[[str, str], tuple[FaqLink, ...]]:
         return no_suggestions
     index = FaqIndex(articles, FaqPolicy(margin=replies.faq_margin, limit=replies.faq_max))
     log.info("%d knowledge-base articles for suggestions", len(index))
-    return index.suggest
+    return index.suggest_many
 
 
 def build_processor(settings: Settings, store: Store, clock: Clock) -> Processor:

@@ -71,13 +71,17 @@ class ProcessConfig:
     batch: int = 200
 
 
-def no_suggestions(text: str, language: str) -> tuple[FaqLink, ...]:
-    return ()
+def no_suggestions(queries: Sequence[tuple[str, str]]) -> list[tuple[FaqLink, ...]]:
+    return [() for _ in queries]
+
+
+# (text, language) pairs -> the knowledge-base links worth suggesting for each
+Suggest = Callable[[Sequence[tuple[str, str]]], list[tuple[FaqLink, ...]]]
 
 
 # A processing transaction is committed after this long: on SQLite it holds the one write
 # lock, which the ingest and outbox loops (marking acknowledgements sent) wait for.
-TRANSACTION_SECONDS = 0.05
+TRANSACTION_SECONDS = 0.01
 
 
 def _nothing() -> None:
@@ -135,7 +139,7 @@ class Processor:
         renderer: TemplateRenderer,
         config: ProcessConfig,
         clock: Clock,
-        suggest: Callable[[str, str], tuple[FaqLink, ...]] = no_suggestions,
+        suggest: Suggest = no_suggestions,
     ) -> None:
         self._store = store
         self._suggest = suggest
@@ -219,10 +223,31 @@ class Processor:
                         detect_language=self._detect,
                         policy=self._cfg.classify_policy,
                     )
-                    w.faq = self._suggest(model_text(w.mail), w.classification.language)
                 except Exception as exc:  # per item: this message is quarantined
                     w.error = exc
+        self._add_suggestions([w for w in work if w.classification is not None])
         return work
+
+    def _add_suggestions(self, work: list[_Work]) -> None:
+        """FAQ links for every classified message, in one call (one vectorisation)."""
+        queries = [
+            (model_text(w.mail), w.classification.language)
+            for w in work
+            if w.mail and w.classification
+        ]
+        try:
+            found = self._suggest(queries)
+        except Exception:  # one bad text must not cost the whole batch: one at a time
+            log.exception("FAQ suggestions failed for a batch; trying one message at a time")
+            found = []
+            for w, query in zip(work, queries, strict=True):
+                try:
+                    found.extend(self._suggest([query]))
+                except Exception as exc:  # per item: this message is quarantined
+                    w.error = exc
+                    found.append(())
+        for w, links in zip(work, found, strict=True):
+            w.faq = links
 
     def _parsed(self, row: PendingInbox) -> _Work:
         try:
