@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,10 +69,82 @@ def dedupe_key(message_id: str, raw: bytes) -> str:
     return f"mid:{message_id}" if message_id else f"sha256:{hashlib.sha256(raw).hexdigest()}"
 
 
+class WriterGate:
+    """Who writes next to an SQLite database, among this process's threads.
+
+    SQLite has one write lock, and a writer that finds it taken sleeps in its busy handler
+    (1, 2, 5, 10 ms ...), while the processing thread commits and at once begins its next
+    transaction: marking an acknowledgement sent could wait for many of them. Short writes
+    (`urgent`: marking sent, claiming, storing a fetched batch, leases) therefore go before
+    the next processing transaction (`begin_bulk`), and wait at most for the one running.
+    Other processes (the CLI) still meet the busy timeout."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._busy = False
+        self._urgent = 0
+
+    @contextmanager
+    def urgent(self) -> Iterator[None]:
+        with self._cv:
+            self._urgent += 1
+            while self._busy:
+                self._cv.wait()
+            self._urgent -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def begin_bulk(self) -> None:
+        with self._cv:
+            while self._busy or self._urgent:
+                self._cv.wait()
+            self._busy = True
+
+    def end_bulk(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        with self._cv:
+            self._busy = False
+            self._cv.notify_all()
+
+
+class _NoGate(WriterGate):
+    """PostgreSQL: writers of different rows do not wait for each other."""
+
+    @contextmanager
+    def urgent(self) -> Iterator[None]:
+        yield
+
+    def begin_bulk(self) -> None:
+        pass
+
+    def end_bulk(self) -> None:
+        pass
+
+
+_gates: weakref.WeakKeyDictionary[Engine, WriterGate] = weakref.WeakKeyDictionary()
+_gates_lock = threading.Lock()
+
+
+def writer_gate(engine: Engine) -> WriterGate:
+    """The one gate of this engine (every Store of it shares it)."""
+    with _gates_lock:
+        gate = _gates.get(engine)
+        if gate is None:
+            gate = WriterGate() if engine.dialect.name == "sqlite" else _NoGate()
+            _gates[engine] = gate
+        return gate
+
+
 class Store:
     def __init__(self, engine: Engine, *, ref_prefix: str = "MB") -> None:
         self.engine = engine
         self._ref_prefix = ref_prefix
+        self._gate = writer_gate(engine)
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -98,7 +172,7 @@ class Store:
         UIDs the server would not give us become quarantine rows (no bytes, the reason), so
         every UID passed over is accounted for.
         """
-        with translate_db_errors(), self._session() as s:
+        with translate_db_errors(), self._gate.urgent(), self._session() as s:
             state = s.exec(_mailbox_q(account, mailbox)).first()
             if state is None or state.uidvalidity != uidvalidity:
                 state = state or MailboxState(account=account, mailbox=mailbox, uidvalidity=0)
@@ -209,9 +283,12 @@ class Store:
         """One transaction for many messages (see Batch); committed when the block ends
         without an exception, rolled back as a whole otherwise."""
         with translate_db_errors(), self._session() as s:
-            batch = Batch(s, self._ref_prefix)
-            yield batch
-            batch.commit()
+            batch = Batch(s, self._ref_prefix, self._gate)
+            try:
+                yield batch
+                batch.commit()
+            finally:
+                batch.close()
 
     # --- outbox -------------------------------------------------------------------------
     def due_outbox(self, now: datetime, limit: int) -> list[DueOutbox]:
@@ -237,7 +314,7 @@ class Store:
         keeps other instances off them (FOR UPDATE SKIP LOCKED on PostgreSQL makes the claim
         itself safe under concurrency). A claimer that dies leaves them due again when the
         hold ends, or at once when `gone(claimer)` says it has ended."""
-        with translate_db_errors(), self._session() as s:
+        with translate_db_errors(), self._gate.urgent(), self._session() as s:
             if gone is not None:
                 _release_claims_of_the_gone(s, now, gone)
             rows = s.exec(
@@ -273,7 +350,7 @@ class Store:
         """Claimed rows this instance did not try: due again now, for anyone."""
         if not outbox_ids:
             return
-        with translate_db_errors(), self.engine.begin() as conn:
+        with translate_db_errors(), self._gate.urgent(), self.engine.begin() as conn:
             table = Outbox.__table__  # type: ignore[attr-defined]
             conn.execute(
                 table.update()
@@ -295,7 +372,7 @@ class Store:
         holder's lease runs, unless `gone(that holder)` says it has ended. The row lock makes
         two candidates decide one after the other."""
         try:
-            with translate_db_errors(), self._session() as s:
+            with translate_db_errors(), self._gate.urgent(), self._session() as s:
                 lease = s.exec(select(Lease).where(Lease.name == name).with_for_update()).first()
                 if lease is None:
                     lease = Lease(name=name, holder=holder, expires_at=now + ttl)
@@ -314,7 +391,7 @@ class Store:
             return False
 
     def release_lease(self, name: str, holder: str) -> None:
-        with translate_db_errors(), self._session() as s:
+        with translate_db_errors(), self._gate.urgent(), self._session() as s:
             lease = s.get(Lease, name)
             if lease is not None and lease.holder == holder:
                 s.delete(lease)
@@ -332,7 +409,7 @@ class Store:
 
     def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
         """Called right after the server's 250: keep this transaction tiny."""
-        with translate_db_errors(), self.engine.begin() as conn:
+        with translate_db_errors(), self._gate.urgent(), self.engine.begin() as conn:
             conn.execute(
                 Outbox.__table__.update()  # type: ignore[attr-defined]
                 .where(Outbox.__table__.c.id == outbox_id)  # type: ignore[attr-defined]
@@ -356,7 +433,7 @@ class Store:
         )
 
     def _update_outbox(self, outbox_id: int, now: datetime, event: str, **values: Any) -> None:
-        with translate_db_errors(), self._session() as s:
+        with translate_db_errors(), self._gate.urgent(), self._session() as s:
             row = s.get(Outbox, outbox_id)
             if row is None:
                 return
@@ -673,9 +750,10 @@ class Batch:
     deferred transaction that read before another connection wrote could not write at all.
     The write lock is held until `commit`, so callers keep a transaction short."""
 
-    def __init__(self, session: Session, ref_prefix: str) -> None:
+    def __init__(self, session: Session, ref_prefix: str, gate: WriterGate) -> None:
         self._s = session
         self._ref_prefix = ref_prefix
+        self._gate = gate
         self._sqlite = session.get_bind().dialect.name == "sqlite"
         self._open = False
 
@@ -683,16 +761,28 @@ class Batch:
     def item(self) -> Iterator[None]:
         with translate_db_errors():
             if not self._open:
+                self._gate.begin_bulk()
+                self._open = True
                 if self._sqlite:
                     self._s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                self._open = True
             with self._s.begin_nested():
                 yield
 
     def commit(self) -> None:
         with translate_db_errors():
             self._s.commit()
-        self._open = False
+        if self._open:
+            self._open = False
+            self._gate.end_bulk()  # let the other writers in
+
+    def close(self) -> None:
+        """On the way out after an error: roll back what is not committed, let others in."""
+        if self._open:
+            self._open = False
+            try:
+                self._s.rollback()
+            finally:
+                self._gate.end_bulk()
 
     def thread_lookup(
         self, message_ids: Sequence[str], refs: Sequence[str]
