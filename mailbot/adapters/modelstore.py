@@ -74,9 +74,9 @@ class SklearnModel:
         with _trusted_input():
             if self._shared:  # vectorise once, then the rest of each pipeline
                 hashed = self._vectorise(texts)
-                rows = [self._heads[head][1:].predict_proba(hashed) for head in HEADS]
+                rows = [_predict_proba(self._heads[head], hashed, 1) for head in HEADS]
             else:
-                rows = [self._heads[head].predict_proba(texts) for head in HEADS]
+                rows = [_predict_proba(self._heads[head], texts, 0) for head in HEADS]
         cats, urgs = (
             [dict(zip(labels, map(float, row), strict=True)) for row in head_rows]
             for labels, head_rows in zip(self._labels(), rows, strict=True)
@@ -130,6 +130,23 @@ class SklearnModel:
             values = tfidf_values(pipeline.steps[1][1], columns, counts)
             found[head] = strongest(grams, values * weights[columns], k)
         return found
+
+
+def _predict_proba(pipeline: Any, features: Any, start: int) -> Any:
+    """pipeline[start:].predict_proba(features), with the final step's input in the dtype of
+    its coefficients: sparse float64 times float32 weights would make scipy copy the weights
+    to float64 (25-45 MB) on every call."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    steps = [step for _name, step in pipeline.steps[start:]]
+    for step in steps[:-1]:
+        features = step.transform(features)
+    model = steps[-1]
+    coef = getattr(model, "coef_", None)
+    if sp.issparse(features) and isinstance(coef, np.ndarray) and coef.dtype == np.float32:
+        features = features.astype(np.float32)
+    return model.predict_proba(features)
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from mailbot.adapters.db import make_engine, migrate
 from mailbot.adapters.knowledge import load_articles
 from mailbot.adapters.language import make_detector
+from mailbot.adapters.memory import limit_malloc_arenas
 from mailbot.adapters.metrics import DatabaseCollector, MetricsServer, database_ok
 from mailbot.adapters.modelregistry import ActiveModel, ModelRegistry
 from mailbot.adapters.smtp import SmtpSender
@@ -80,6 +81,7 @@ class App:
 
 def build(settings: Settings, clock: Clock | None = None) -> App:
     """Adapters from settings, handed to the runners. Fails early on a bad model or templates."""
+    limit_malloc_arenas()  # before the runners' threads exist
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     migrate(engine)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from mailbot.adapters.memory import release_free_memory
 from mailbot.adapters.store import AlreadyProcessed, Batch, PendingInbox, Store
 from mailbot.adapters.workflow import record_agent_reply
 from mailbot.clock import Clock
@@ -168,6 +169,8 @@ class Processor:
         done = 0
         while not stop.is_set() and (rows := self._store.pending_inbox(self._cfg.batch)):
             done += self._process_batch(rows, stop, on_ack or _nothing)
+            del rows
+            release_free_memory()  # a batch's raw mail and matrices: back to the system
         return done
 
     def _process_batch(
