@@ -39,10 +39,9 @@ attachment) and 30 % from tests/corpus/mail/*.eml; every message has its own Mes
 sender (the daemon acknowledges at most 3 per sender per hour). The corpus robots (out-of-office,
 lists, bounces, ~5 % of all) keep their sender; they become tickets without an acknowledgement.
 
-Durations on the 2-core machine at today's ~40 msg/s (figures and analysis in bench/README.md):
---quick ~45 s; the full run ~52 min: throughput 1,000 ~1 min for both modes, 10,000 ~8.5 min
-for both, latency ~1 min, and RSS over 50,000 ~38 min (the daemon slows down as its database
-grows, from ~34 to ~15 acknowledgements/s; see the README).
+Durations on the 2-core machine at ~60-75 msg/s (figures and analysis in bench/README.md):
+--quick ~40 s; the full run ~20 min: throughput 1,000 ~40 s for both modes, 10,000 ~5 min for
+both, latency ~1 min, and RSS over 50,000 ~13 min.
 """
 
 from __future__ import annotations
