@@ -39,10 +39,9 @@ attachment) and 30 % from tests/corpus/mail/*.eml; every message has its own Mes
 sender (the daemon acknowledges at most 3 per sender per hour). The corpus robots (out-of-office,
 lists, bounces, ~5 % of all) keep their sender; they become tickets without an acknowledgement.
 
-Durations on the 2-core machine at today's ~40 msg/s (figures and analysis in bench/README.md):
---quick ~45 s; the full run ~52 min: throughput 1,000 ~1 min for both modes, 10,000 ~8.5 min
-for both, latency ~1 min, and RSS over 50,000 ~38 min (the daemon slows down as its database
-grows, from ~34 to ~15 acknowledgements/s; see the README).
+Durations on the 2-core machine at ~60-75 msg/s (figures and analysis in bench/README.md):
+--quick ~40 s; the full run ~20 min: throughput 1,000 ~40 s for both modes, 10,000 ~5 min for
+both, latency ~1 min, and RSS over 50,000 ~13 min.
 """
 
 from __future__ import annotations
@@ -597,17 +596,21 @@ PATCHES: list[tuple[str, str, str, bool]] = [
     ("ingest commit (db)", "mailbot.adapters.store:Store", "store_fetched", False),
     ("process: read queue (db)", "mailbot.adapters.store:Store", "pending_inbox", False),
     ("parse", "mailbot.runners.process", "parse", False),
-    ("thread + loop lookups (db)", "mailbot.adapters.store:Store", "thread_lookup", False),
-    ("thread + loop lookups (db)", "mailbot.adapters.store:Store", "recent_tickets_from", False),
-    ("thread + loop lookups (db)", "mailbot.adapters.store:Store", "recent_acks_to", False),
+    ("thread + loop lookups (db)", "mailbot.adapters.store:Batch", "thread_lookup", False),
+    ("thread + loop lookups (db)", "mailbot.adapters.store:Batch", "recent_tickets_from", False),
+    ("thread + loop lookups (db)", "mailbot.adapters.store:Batch", "recent_acks_to", False),
     ("classify: model predict", "mailbot.adapters.modelstore:SklearnModel", "predict", False),
+    ("classify: model predict", "mailbot.adapters.modelstore:SklearnModel", "predict_many", False),
     ("classify: model explain", "mailbot.adapters.modelstore:SklearnModel", "explain", False),
     ("classify: rest (lang, rules)", "mailbot.runners.process", "classify", False),
     ("decide (sla)", "mailbot.runners.process", "decide", False),
     ("faq suggest", "mailbot.core.faq:FaqIndex", "suggest", False),
+    ("faq suggest", "mailbot.core.faq:FaqIndex", "suggest_many", False),
     ("render", "mailbot.runners.process", "render_ack", False),
-    ("store ticket+outbox (db)", "mailbot.adapters.store:Store", "open_ticket", False),
-    ("process: other", "mailbot.runners.process:Processor", "_process_row", False),
+    ("store ticket+outbox (db)", "mailbot.adapters.store:Batch", "open_ticket", False),
+    ("store: commit (db)", "mailbot.adapters.store:Batch", "commit", False),
+    ("process: other", "mailbot.runners.process:Processor", "_process_item", False),
+    ("process: other", "mailbot.runners.process:Processor", "_prepare", False),
     ("outbox: read due (db)", "mailbot.adapters.store:Store", "due_outbox", False),
     ("send (SMTP)", "mailbot.adapters.smtp:SmtpSender", "send", True),
     ("mark sent (db)", "mailbot.adapters.store:Store", "mark_sent", False),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -36,6 +40,8 @@ from mailbot.domain import (
     TicketView,
 )
 from mailbot.errors import DatabaseUnavailable
+
+T = TypeVar("T")
 
 
 class AlreadyProcessed(Exception):
@@ -86,10 +92,82 @@ NOTHING_FOUND = Protection()
 Renewal = Callable[[TicketView, int], tuple[Promise, OutgoingMail | None]]
 
 
+class WriterGate:
+    """Who writes next to an SQLite database, among this process's threads.
+
+    SQLite has one write lock, and a writer that finds it taken sleeps in its busy handler
+    (1, 2, 5, 10 ms ...), while the processing thread commits and at once begins its next
+    transaction: marking an acknowledgement sent could wait for many of them. Short writes
+    (`urgent`: marking sent, claiming, storing a fetched batch, leases) therefore go before
+    the next processing transaction (`begin_bulk`), and wait at most for the one running.
+    Other processes (the CLI) still meet the busy timeout."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._busy = False
+        self._urgent = 0
+
+    @contextmanager
+    def urgent(self) -> Iterator[None]:
+        with self._cv:
+            self._urgent += 1
+            while self._busy:
+                self._cv.wait()
+            self._urgent -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def begin_bulk(self) -> None:
+        with self._cv:
+            while self._busy or self._urgent:
+                self._cv.wait()
+            self._busy = True
+
+    def end_bulk(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        with self._cv:
+            self._busy = False
+            self._cv.notify_all()
+
+
+class _NoGate(WriterGate):
+    """PostgreSQL: writers of different rows do not wait for each other."""
+
+    @contextmanager
+    def urgent(self) -> Iterator[None]:
+        yield
+
+    def begin_bulk(self) -> None:
+        pass
+
+    def end_bulk(self) -> None:
+        pass
+
+
+_gates: weakref.WeakKeyDictionary[Engine, WriterGate] = weakref.WeakKeyDictionary()
+_gates_lock = threading.Lock()
+
+
+def writer_gate(engine: Engine) -> WriterGate:
+    """The one gate of this engine (every Store of it shares it)."""
+    with _gates_lock:
+        gate = _gates.get(engine)
+        if gate is None:
+            gate = WriterGate() if engine.dialect.name == "sqlite" else _NoGate()
+            _gates[engine] = gate
+        return gate
+
+
 class Store:
     def __init__(self, engine: Engine, *, ref_prefix: str = "MB") -> None:
         self.engine = engine
         self._ref_prefix = ref_prefix
+        self._gate = writer_gate(engine)
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -117,7 +195,7 @@ class Store:
         UIDs the server would not give us become quarantine rows (no bytes, the reason), so
         every UID passed over is accounted for.
         """
-        with translate_db_errors(), self._session() as s:
+        with translate_db_errors(), self._gate.urgent(), self._session() as s:
             state = s.exec(_mailbox_q(account, mailbox)).first()
             if state is None or state.uidvalidity != uidvalidity:
                 state = state or MailboxState(account=account, mailbox=mailbox, uidvalidity=0)
@@ -155,50 +233,18 @@ class Store:
     ) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
         """Tickets that own any of `message_ids`; (id, customer) of tickets named by `refs`."""
         with translate_db_errors(), self._session() as s:
-            by_id: dict[str, int] = {}
-            if message_ids:
-                for mid, tid in s.exec(
-                    select(TicketMessage.message_id, TicketMessage.ticket_id).where(
-                        col(TicketMessage.message_id).in_(message_ids)
-                    )
-                ):
-                    by_id[mid] = tid
-            by_ref: dict[str, tuple[int, str]] = {}
-            if refs:
-                for ref, ticket_id, customer in s.exec(
-                    select(Ticket.ref, Ticket.id, Ticket.customer_address).where(
-                        col(Ticket.ref).in_(refs)
-                    )
-                ):
-                    by_ref[ref] = (ticket_id or 0, customer)
-            return by_id, by_ref
+            return _thread_lookup(s, message_ids, refs)
 
     def recent_tickets_from(
         self, address: str, since: datetime, limit: int = 20
     ) -> list[tuple[int, str]]:
         """(id, subject) of the sender's tickets received since `since`, newest first."""
         with translate_db_errors(), self._session() as s:
-            rows = s.exec(
-                select(Ticket.id, Ticket.subject)
-                .where(Ticket.customer_address == address.lower(), Ticket.received_at >= since)
-                .order_by(col(Ticket.id).desc())
-                .limit(limit)
-            ).all()
-            return [(tid or 0, subject) for tid, subject in rows]
+            return _recent_tickets_from(s, address, since, limit)
 
     def recent_acks_to(self, address: str, since: datetime) -> int:
         with translate_db_errors(), self._session() as s:
-            return int(
-                s.exec(
-                    select(func.count())
-                    .select_from(Outbox)
-                    .where(
-                        Outbox.kind == "ack",
-                        Outbox.recipients == address.lower(),
-                        Outbox.created_at >= since,
-                    )
-                ).one()
-            )
+            return _recent_acks_to(s, address, since)
 
     def open_ticket(
         self,
@@ -217,41 +263,23 @@ class Store:
         """New ticket + its first message + (optional) ack in the outbox + audit, one commit.
 
         `first_check`: when the escalation scan should first look at it (default: at once)."""
-        assert d.promise is not None
         with translate_db_errors(), self._session() as s:
-            ticket = Ticket(
-                ref=f"pending-{inbox_id}",
-                customer_address=mail.from_address.lower(),
-                customer_name=mail.from_name,
-                subject=mail.subject,
-                category=c.category,
-                urgency=c.urgency,
-                language=c.language,
-                status=TicketStatus.OPEN,
+            ref = _open_ticket(
+                s,
+                self._ref_prefix,
+                inbox_id,
+                mail,
+                c,
+                d,
+                received=received,
+                now=now,
                 needs_triage=needs_triage,
-                confidence=c.confidence,
-                model_version=c.model_version,
-                explanation=_explanation(c, d),
-                received_at=received,
-                first_response_due=d.promise.first_response_due,
-                resolution_due=d.promise.resolution_due,
-                created_at=now,
-                next_escalation_at=first_check or received,
-                exposed=",".join(protection.exposed),
-                lookalikes=",".join(protection.lookalikes),
+                render_ack=render_ack,
+                first_check=first_check,
+                protection=protection,
             )
-            s.add(ticket)
-            s.flush()  # assigns the id the reference is made from
-            assert ticket.id is not None
-            ticket.ref = f"{self._ref_prefix}-{ticket.id:06d}"
-            _add_customer_message(s, ticket.id, inbox_id, mail, "customer", now)
-            if render_ack is not None:
-                out = render_ack(_view(ticket))
-                _add_outbox(s, ticket.id, "ack", 1, out, now)
-            _finish_inbox(s, inbox_id, ticket.id, now, protection.sealed)
-            add_audit(s, now, "ticket_opened", ticket.id, inbox_id, {"reasons": list(d.reasons)})
             s.commit()
-            return ticket.ref
+            return ref
 
     def add_follow_up(
         self,
@@ -271,45 +299,24 @@ class Store:
         `renew` gives a re-opened ticket its new promise, and the acknowledgement that tells
         the customer (None: no acknowledgement, e.g. the sender is rate-limited)."""
         with translate_db_errors(), self._session() as s:
-            ticket = s.get(Ticket, ticket_id)
-            if ticket is None:
-                raise LookupError(f"ticket {ticket_id} vanished")
-            if kind == "follow_up" and ticket.status == TicketStatus.RESOLVED:
-                ticket.status, ticket.resolved_at = TicketStatus.OPEN, None
-                ticket.next_escalation_at = now
-                if renew is not None:
-                    _renew_promise(s, ticket, renew, now)
-            _flag(ticket, protection)
-            s.add(ticket)
-            _add_customer_message(s, ticket_id, inbox_id, mail, kind, now)
-            _finish_inbox(s, inbox_id, ticket_id, now, protection.sealed)
-            add_audit(s, now, kind, ticket_id, inbox_id, {"reasons": list(d.reasons)})
+            ref = _add_follow_up(
+                s,
+                inbox_id,
+                ticket_id,
+                mail,
+                d,
+                now=now,
+                kind=kind,
+                renew=renew,
+                protection=protection,
+            )
             s.commit()
-            return ticket.ref
+            return ref
 
     def case_state(self, ticket_id: int, *, now: datetime) -> tuple[TicketView, CaseState] | None:
         """What a status answer about this ticket would say, and how many went out lately."""
         with translate_db_errors(), self._session() as s:
-            ticket = s.get(Ticket, ticket_id)
-            if ticket is None:
-                return None
-            last_in = s.exec(
-                select(func.max(TicketMessage.created_at)).where(
-                    TicketMessage.ticket_id == ticket_id,
-                    TicketMessage.direction == "in",
-                    col(TicketMessage.kind).in_(("customer", "follow_up")),
-                )
-            ).one()
-            recent = s.exec(
-                select(func.count())
-                .select_from(Outbox)
-                .where(
-                    Outbox.ticket_id == ticket_id,
-                    Outbox.kind == "status",
-                    Outbox.created_at >= now - timedelta(hours=1),
-                )
-            ).one()
-            return _view(ticket), _case_state(ticket, last_in, int(recent))
+            return _case_state_of(s, ticket_id, now)
 
     def answer_status(
         self,
@@ -326,33 +333,28 @@ class Store:
         ones) in the outbox, or without one (`reason` says why). It is no new request: the
         ticket's status and promises stay as they are."""
         with translate_db_errors(), self._session() as s:
-            ticket = s.get(Ticket, ticket_id)
-            if ticket is None:
-                raise LookupError(f"ticket {ticket_id} vanished")
-            _add_customer_message(s, ticket_id, inbox_id, mail, "status_request", now)
-            if render is not None:
-                seq = s.exec(
-                    select(func.count()).where(
-                        Outbox.ticket_id == ticket_id, Outbox.kind == "status"
-                    )
-                ).one()
-                _add_outbox(s, ticket_id, "status", seq + 1, render(seq + 1), now)
-            _flag(ticket, protection)
-            s.add(ticket)
-            _finish_inbox(s, inbox_id, ticket_id, now, protection.sealed)
-            add_audit(s, now, "status_request", ticket_id, inbox_id, {"answered": reason or "yes"})
+            ref = _answer_status(
+                s, inbox_id, ticket_id, mail, render, now=now, reason=reason, protection=protection
+            )
             s.commit()
-            return ticket.ref
+            return ref
 
     def quarantine(self, inbox_id: int, reason: str, *, now: datetime) -> None:
         with translate_db_errors(), self._session() as s:
-            row = s.get(InboxMessage, inbox_id)
-            if row is None:
-                return
-            row.status, row.reason, row.processed_at = InboxStatus.QUARANTINED, reason[:2000], now
-            s.add(row)
-            add_audit(s, now, "quarantined", None, inbox_id, {"reason": reason[:2000]})
+            _quarantine(s, inbox_id, reason, now=now)
             s.commit()
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """One transaction for many messages (see Batch); committed when the block ends
+        without an exception, rolled back as a whole otherwise."""
+        with translate_db_errors(), self._session() as s:
+            batch = Batch(s, self._ref_prefix, self._gate)
+            try:
+                yield batch
+                batch.commit()
+            finally:
+                batch.close()
 
     # --- outbox -------------------------------------------------------------------------
     def due_outbox(self, now: datetime, limit: int) -> list[DueOutbox]:
@@ -378,7 +380,7 @@ class Store:
         keeps other instances off them (FOR UPDATE SKIP LOCKED on PostgreSQL makes the claim
         itself safe under concurrency). A claimer that dies leaves them due again when the
         hold ends, or at once when `gone(claimer)` says it has ended."""
-        with translate_db_errors(), self._session() as s:
+        with translate_db_errors(), self._gate.urgent(), self._session() as s:
             if gone is not None:
                 _release_claims_of_the_gone(s, now, gone)
             rows = s.exec(
@@ -414,7 +416,7 @@ class Store:
         """Claimed rows this instance did not try: due again now, for anyone."""
         if not outbox_ids:
             return
-        with translate_db_errors(), self.engine.begin() as conn:
+        with translate_db_errors(), self._gate.urgent(), self.engine.begin() as conn:
             table = Outbox.__table__  # type: ignore[attr-defined]
             conn.execute(
                 table.update()
@@ -436,7 +438,7 @@ class Store:
         holder's lease runs, unless `gone(that holder)` says it has ended. The row lock makes
         two candidates decide one after the other."""
         try:
-            with translate_db_errors(), self._session() as s:
+            with translate_db_errors(), self._gate.urgent(), self._session() as s:
                 lease = s.exec(select(Lease).where(Lease.name == name).with_for_update()).first()
                 if lease is None:
                     lease = Lease(name=name, holder=holder, expires_at=now + ttl)
@@ -455,7 +457,7 @@ class Store:
             return False
 
     def release_lease(self, name: str, holder: str) -> None:
-        with translate_db_errors(), self._session() as s:
+        with translate_db_errors(), self._gate.urgent(), self._session() as s:
             lease = s.get(Lease, name)
             if lease is not None and lease.holder == holder:
                 s.delete(lease)
@@ -473,7 +475,7 @@ class Store:
 
     def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
         """Called right after the server's 250: keep this transaction tiny."""
-        with translate_db_errors(), self.engine.begin() as conn:
+        with translate_db_errors(), self._gate.urgent(), self.engine.begin() as conn:
             conn.execute(
                 Outbox.__table__.update()  # type: ignore[attr-defined]
                 .where(Outbox.__table__.c.id == outbox_id)  # type: ignore[attr-defined]
@@ -497,7 +499,7 @@ class Store:
         )
 
     def _update_outbox(self, outbox_id: int, now: datetime, event: str, **values: Any) -> None:
-        with translate_db_errors(), self._session() as s:
+        with translate_db_errors(), self._gate.urgent(), self._session() as s:
             row = s.get(Outbox, outbox_id)
             if row is None:
                 return
@@ -795,9 +797,7 @@ def _finish_inbox(
     )
     if sealed is not None:  # it held a secret: the plain bytes go in the same transaction
         s.connection().execute(
-            table.update()
-            .where(table.c.id == inbox_id)
-            .values(raw=sealed[0], raw_state=sealed[1])
+            table.update().where(table.c.id == inbox_id).values(raw=sealed[0], raw_state=sealed[1])
         )
 
 
@@ -864,6 +864,419 @@ def _view(t: Ticket) -> TicketView:
         received_at=t.received_at,
         first_response_due=t.first_response_due,
     )
+
+
+class Batch:
+    """Many messages in one transaction, each in its own SAVEPOINT (`item`): a message that
+    fails rolls back alone and the others stay, so one bad message cannot take the batch down.
+    `commit` ends the transaction; the next `item` starts another.
+
+    On SQLite the transaction starts with BEGIN IMMEDIATE: it reads, then writes, and a
+    deferred transaction that read before another connection wrote could not write at all.
+    The write lock is held until `commit`, so callers keep a transaction short."""
+
+    def __init__(self, session: Session, ref_prefix: str, gate: WriterGate) -> None:
+        self._s = session
+        self._ref_prefix = ref_prefix
+        self._gate = gate
+        self._sqlite = session.get_bind().dialect.name == "sqlite"
+        self._open = False
+
+    @contextmanager
+    def item(self) -> Iterator[None]:
+        with translate_db_errors():
+            if not self._open:
+                self._gate.begin_bulk()
+                self._open = True
+                if self._sqlite:
+                    self._s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            with self._s.begin_nested():
+                yield
+
+    def commit(self) -> None:
+        with translate_db_errors():
+            self._s.commit()
+        if self._open:
+            self._open = False
+            self._gate.end_bulk()  # let the other writers in
+
+    def close(self) -> None:
+        """On the way out after an error: roll back what is not committed, let others in."""
+        if self._open:
+            self._open = False
+            try:
+                self._s.rollback()
+            finally:
+                self._gate.end_bulk()
+
+    def thread_lookup(
+        self, message_ids: Sequence[str], refs: Sequence[str]
+    ) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
+        return _thread_lookup(self._s, message_ids, refs)
+
+    def recent_tickets_from(
+        self, address: str, since: datetime, limit: int = 20
+    ) -> list[tuple[int, str]]:
+        return _recent_tickets_from(self._s, address, since, limit)
+
+    def recent_acks_to(self, address: str, since: datetime) -> int:
+        return _recent_acks_to(self._s, address, since)
+
+    def open_ticket(
+        self,
+        inbox_id: int,
+        mail: ParsedMail,
+        c: Classification,
+        d: Decision,
+        *,
+        received: datetime,
+        now: datetime,
+        needs_triage: bool,
+        render_ack: Callable[[TicketView], OutgoingMail] | None,
+        first_check: datetime | None = None,
+        protection: Protection = NOTHING_FOUND,
+    ) -> str:
+        return _open_ticket(
+            self._s,
+            self._ref_prefix,
+            inbox_id,
+            mail,
+            c,
+            d,
+            received=received,
+            now=now,
+            needs_triage=needs_triage,
+            render_ack=render_ack,
+            first_check=first_check,
+            protection=protection,
+        )
+
+    def add_follow_up(
+        self,
+        inbox_id: int,
+        ticket_id: int,
+        mail: ParsedMail,
+        d: Decision,
+        *,
+        now: datetime,
+        kind: str = "follow_up",
+        renew: Renewal | None = None,
+        protection: Protection = NOTHING_FOUND,
+    ) -> str:
+        return _add_follow_up(
+            self._s,
+            inbox_id,
+            ticket_id,
+            mail,
+            d,
+            now=now,
+            kind=kind,
+            renew=renew,
+            protection=protection,
+        )
+
+    def case_state(self, ticket_id: int, *, now: datetime) -> tuple[TicketView, CaseState] | None:
+        return _case_state_of(self._s, ticket_id, now)
+
+    def answer_status(
+        self,
+        inbox_id: int,
+        ticket_id: int,
+        mail: ParsedMail,
+        render: Callable[[int], OutgoingMail] | None,
+        *,
+        now: datetime,
+        reason: str,
+        protection: Protection = NOTHING_FOUND,
+    ) -> str:
+        return _answer_status(
+            self._s,
+            inbox_id,
+            ticket_id,
+            mail,
+            render,
+            now=now,
+            reason=reason,
+            protection=protection,
+        )
+
+    def quarantine(self, inbox_id: int, reason: str, *, now: datetime) -> None:
+        _quarantine(self._s, inbox_id, reason, now=now)
+
+    def apply(self, change: Callable[[Session], T]) -> T:
+        """`change` inside this transaction (e.g. workflow.record_agent_reply)."""
+        return change(self._s)
+
+
+def _thread_lookup(
+    s: Session, message_ids: Sequence[str], refs: Sequence[str]
+) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
+    by_id: dict[str, int] = {}
+    if message_ids:
+        for mid, tid in s.exec(
+            select(TicketMessage.message_id, TicketMessage.ticket_id).where(
+                col(TicketMessage.message_id).in_(message_ids)
+            )
+        ):
+            by_id[mid] = tid
+    by_ref: dict[str, tuple[int, str]] = {}
+    if refs:
+        for ref, ticket_id, customer in s.exec(
+            select(Ticket.ref, Ticket.id, Ticket.customer_address).where(col(Ticket.ref).in_(refs))
+        ):
+            by_ref[ref] = (ticket_id or 0, customer)
+    return by_id, by_ref
+
+
+def _recent_tickets_from(
+    s: Session, address: str, since: datetime, limit: int
+) -> list[tuple[int, str]]:
+    rows = s.exec(
+        select(Ticket.id, Ticket.subject)
+        .where(Ticket.customer_address == address.lower(), Ticket.received_at >= since)
+        .order_by(col(Ticket.id).desc())
+        .limit(limit)
+    ).all()
+    return [(tid or 0, subject) for tid, subject in rows]
+
+
+def _recent_acks_to(s: Session, address: str, since: datetime) -> int:
+    return int(
+        s.exec(
+            select(func.count())
+            .select_from(Outbox)
+            .where(
+                Outbox.kind == "ack",
+                Outbox.recipients == address.lower(),
+                Outbox.created_at >= since,
+            )
+        ).one()
+    )
+
+
+def _open_ticket(
+    s: Session,
+    ref_prefix: str,
+    inbox_id: int,
+    mail: ParsedMail,
+    c: Classification,
+    d: Decision,
+    *,
+    received: datetime,
+    now: datetime,
+    needs_triage: bool,
+    render_ack: Callable[[TicketView], OutgoingMail] | None,
+    first_check: datetime | None,
+    protection: Protection = NOTHING_FOUND,
+) -> str:
+    assert d.promise is not None
+    # Core inserts, not ORM objects: the unit of work cost more than the SQL (bench/README.md).
+    conn = s.connection()
+    view = TicketView(
+        ref=f"pending-{inbox_id}",
+        customer_address=mail.from_address.lower(),
+        customer_name=mail.from_name,
+        subject=mail.subject,
+        category=c.category,
+        urgency=c.urgency,
+        language=c.language,
+        received_at=received,
+        first_response_due=d.promise.first_response_due,
+    )
+    tickets = _table(Ticket)
+    inserted = conn.execute(
+        tickets.insert().values(
+            ref=view.ref,
+            customer_address=view.customer_address,
+            customer_name=view.customer_name,
+            subject=view.subject,
+            category=view.category,
+            urgency=view.urgency,
+            language=view.language,
+            status=TicketStatus.OPEN,
+            needs_triage=needs_triage,
+            confidence=c.confidence,
+            model_version=c.model_version,
+            explanation=_explanation(c, d),
+            received_at=received,
+            first_response_due=view.first_response_due,
+            resolution_due=d.promise.resolution_due,
+            created_at=now,
+            next_escalation_at=first_check or received,
+            exposed=",".join(protection.exposed),
+            lookalikes=",".join(protection.lookalikes),
+        )
+    )
+    key = inserted.inserted_primary_key
+    assert key is not None
+    ticket_id = int(key[0])
+    view = dataclasses.replace(view, ref=f"{ref_prefix}-{ticket_id:06d}")
+    conn.execute(tickets.update().where(tickets.c.id == ticket_id).values(ref=view.ref))
+    messages = _table(TicketMessage)
+    conn.execute(messages.insert().values(_message_values(ticket_id, inbox_id, mail, now)))
+    if render_ack is not None:
+        out = render_ack(view)
+        conn.execute(_table(Outbox).insert().values(_outbox_values(ticket_id, "ack", 1, out, now)))
+        # Our own Message-ID joins the thread index, so a reply to the ack finds the ticket.
+        conn.execute(
+            messages.insert().values(
+                ticket_id=ticket_id,
+                direction="out",
+                kind="ack",
+                message_id=out.message_id,
+                from_address=out.sender,
+                created_at=now,
+            )
+        )
+    _finish_inbox(s, inbox_id, ticket_id, now, protection.sealed)
+    conn.execute(
+        _table(AuditEvent)
+        .insert()
+        .values(
+            at=now,
+            kind="ticket_opened",
+            ticket_id=ticket_id,
+            inbox_id=inbox_id,
+            detail=json.dumps({"reasons": list(d.reasons)}, ensure_ascii=False),
+        )
+    )
+    return view.ref
+
+
+def _table(model: type[Any]) -> Any:
+    return model.__table__
+
+
+def _message_values(
+    ticket_id: int, inbox_id: int, mail: ParsedMail, now: datetime
+) -> dict[str, Any]:
+    """A customer's message as a ticket_message row (as add_mail_message writes it)."""
+    return {
+        "ticket_id": ticket_id,
+        "direction": "in",
+        "kind": "customer",
+        "message_id": mail.message_id,
+        "inbox_id": inbox_id,
+        "from_address": mail.from_address.lower(),
+        "subject": mail.subject,
+        "body": mail.text,
+        "new_text": mail.new_text,
+        "attachments": attachments_json(mail),
+        "created_at": now,
+    }
+
+
+def _outbox_values(
+    ticket_id: int, kind: str, seq: int, out: OutgoingMail, now: datetime
+) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket_id,
+        "kind": kind,
+        "seq": seq,
+        "message_id": out.message_id,
+        "sender": out.sender,
+        "recipients": ",".join(r.lower() for r in out.recipients),
+        "raw": out.raw,
+        "status": OutboxStatus.PENDING,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def _add_follow_up(
+    s: Session,
+    inbox_id: int,
+    ticket_id: int,
+    mail: ParsedMail,
+    d: Decision,
+    *,
+    now: datetime,
+    kind: str,
+    renew: Renewal | None = None,
+    protection: Protection = NOTHING_FOUND,
+) -> str:
+    ticket = s.get(Ticket, ticket_id)
+    if ticket is None:
+        raise LookupError(f"ticket {ticket_id} vanished")
+    if kind == "follow_up" and ticket.status == TicketStatus.RESOLVED:
+        ticket.status, ticket.resolved_at = TicketStatus.OPEN, None
+        ticket.next_escalation_at = now
+        if renew is not None:
+            _renew_promise(s, ticket, renew, now)
+    _flag(ticket, protection)
+    s.add(ticket)
+    _add_customer_message(s, ticket_id, inbox_id, mail, kind, now)
+    _finish_inbox(s, inbox_id, ticket_id, now, protection.sealed)
+    add_audit(s, now, kind, ticket_id, inbox_id, {"reasons": list(d.reasons)})
+    s.flush()
+    return ticket.ref
+
+
+def _case_state_of(
+    s: Session, ticket_id: int, now: datetime
+) -> tuple[TicketView, CaseState] | None:
+    ticket = s.get(Ticket, ticket_id)
+    if ticket is None:
+        return None
+    last_in = s.exec(
+        select(func.max(TicketMessage.created_at)).where(
+            TicketMessage.ticket_id == ticket_id,
+            TicketMessage.direction == "in",
+            col(TicketMessage.kind).in_(("customer", "follow_up")),
+        )
+    ).one()
+    recent = s.exec(
+        select(func.count())
+        .select_from(Outbox)
+        .where(
+            Outbox.ticket_id == ticket_id,
+            Outbox.kind == "status",
+            Outbox.created_at >= now - timedelta(hours=1),
+        )
+    ).one()
+    return _view(ticket), _case_state(ticket, last_in, int(recent))
+
+
+def _answer_status(
+    s: Session,
+    inbox_id: int,
+    ticket_id: int,
+    mail: ParsedMail,
+    render: Callable[[int], OutgoingMail] | None,
+    *,
+    now: datetime,
+    reason: str,
+    protection: Protection,
+) -> str:
+    ticket = s.get(Ticket, ticket_id)
+    if ticket is None:
+        raise LookupError(f"ticket {ticket_id} vanished")
+    _add_customer_message(s, ticket_id, inbox_id, mail, "status_request", now)
+    if render is not None:
+        seq = s.exec(
+            select(func.count()).where(Outbox.ticket_id == ticket_id, Outbox.kind == "status")
+        ).one()
+        _add_outbox(s, ticket_id, "status", seq + 1, render(seq + 1), now)
+    _flag(ticket, protection)
+    s.add(ticket)
+    _finish_inbox(s, inbox_id, ticket_id, now, protection.sealed)
+    add_audit(s, now, "status_request", ticket_id, inbox_id, {"answered": reason or "yes"})
+    s.flush()
+    return ticket.ref
+
+
+def _quarantine(s: Session, inbox_id: int, reason: str, *, now: datetime) -> None:
+    # Only the status columns: loading the row would load its raw bytes too.
+    table = InboxMessage.__table__  # type: ignore[attr-defined]
+    changed = s.connection().execute(
+        table.update()
+        .where(table.c.id == inbox_id)
+        .values(status=InboxStatus.QUARANTINED, reason=reason[:2000], processed_at=now)
+    )
+    if changed.rowcount == 0:
+        return  # the row is gone
+    add_audit(s, now, "quarantined", None, inbox_id, {"reason": reason[:2000]})
+    s.flush()
 
 
 class translate_db_errors:

@@ -29,6 +29,32 @@ class UnknownTicket(LookupError):
     pass
 
 
+def record_agent_reply(
+    s: Session,
+    inbox_id: int,
+    ticket_id: int,
+    mail: ParsedMail,
+    *,
+    now: datetime,
+    close: bool,
+    sealed: tuple[bytes, str] | None = None,
+) -> str:
+    """Workflow.agent_reply inside the caller's transaction (the processing batch's)."""
+    ticket = s.get(Ticket, ticket_id)
+    if ticket is None:
+        raise LookupError(f"ticket {ticket_id} vanished")
+    _mark_responded(ticket, min(mail.date or now, now))
+    if close:
+        ticket.status, ticket.resolved_at = TicketStatus.RESOLVED, now
+        ticket.next_escalation_at = None
+    s.add(ticket)
+    add_mail_message(s, ticket_id, inbox_id, mail, "agent", now, direction="out")
+    _finish_inbox(s, inbox_id, ticket_id, now, sealed)
+    add_audit(s, now, "agent_reply", ticket_id, inbox_id, {"closed": close})
+    s.flush()
+    return ticket.ref
+
+
 @dataclass(frozen=True, slots=True)
 class PendingWebhook:
     id: int
@@ -96,19 +122,11 @@ class Workflow:
     ) -> str:
         """Mail from an agent (Sent folder, or an agent address) that threads to a ticket."""
         with translate_db_errors(), self._session() as s:
-            ticket = s.get(Ticket, ticket_id)
-            if ticket is None:
-                raise LookupError(f"ticket {ticket_id} vanished")
-            _mark_responded(ticket, min(mail.date or now, now))
-            if close:
-                ticket.status, ticket.resolved_at = TicketStatus.RESOLVED, now
-                ticket.next_escalation_at = None
-            s.add(ticket)
-            add_mail_message(s, ticket_id, inbox_id, mail, "agent", now, direction="out")
-            _finish_inbox(s, inbox_id, ticket_id, now, sealed)
-            add_audit(s, now, "agent_reply", ticket_id, inbox_id, {"closed": close})
+            ref = record_agent_reply(
+                s, inbox_id, ticket_id, mail, now=now, close=close, sealed=sealed
+            )
             s.commit()
-            return ticket.ref
+            return ref
 
     # --- escalation ---------------------------------------------------------------------
     def due_for_escalation(self, now: datetime, limit: int = 500) -> list[TicketTimes]:

@@ -56,9 +56,14 @@ class FaqIndex:
             analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, lowercase=True
         )
         documents = [a.document() for a in self._articles]
+        # language -> (article indexes, their rows): sliced once, not on every query
+        self._by_language: dict[str, tuple[list[int], Any]] = {}
         if documents:
             self._vectorizer.fit([*documents, *background])
             self._matrix = self._vectorizer.transform(documents)
+            for language in sorted({a.language for a in self._articles}):
+                wanted = [i for i, a in enumerate(self._articles) if a.language == language]
+                self._by_language[language] = (wanted, self._matrix[wanted].tocsr())
 
     def with_policy(self, policy: FaqPolicy) -> FaqIndex:
         """The same fitted index with other thresholds (no refit)."""
@@ -72,18 +77,36 @@ class FaqIndex:
 
     def scores(self, text: str, language: str) -> list[tuple[float, Article]]:
         """Every article in `language` with its similarity to `text`, best first."""
-        wanted = [i for i, a in enumerate(self._articles) if a.language == language]
-        if not wanted or not text.strip():
-            return []
-        query = self._vectorizer.transform([text])
-        similarity = (self._matrix[wanted] @ query.T).toarray().ravel()
-        ranked = sorted(zip(similarity, wanted, strict=True), key=lambda p: -p[0])
-        return [(float(score), self._articles[i]) for score, i in ranked]
+        return self.scores_many([(text, language)])[0]
+
+    def scores_many(self, queries: Sequence[tuple[str, str]]) -> list[list[tuple[float, Article]]]:
+        """`scores` for many (text, language) pairs, vectorised in one call."""
+        found: list[list[tuple[float, Article]]] = [[] for _ in queries]
+        asked = [
+            i
+            for i, (text, language) in enumerate(queries)
+            if text.strip() and language in self._by_language
+        ]
+        if not asked:
+            return found
+        vectors = self._vectorizer.transform([queries[i][0] for i in asked])
+        for row, i in enumerate(asked):
+            wanted, matrix = self._by_language[queries[i][1]]
+            similarity = (matrix @ vectors[row].T).toarray().ravel()
+            ranked = sorted(zip(similarity, wanted, strict=True), key=lambda p: -p[0])
+            found[i] = [(float(score), self._articles[a]) for score, a in ranked]
+        return found
 
     def suggest(self, text: str, language: str) -> tuple[FaqLink, ...]:
         """The top k articles, for the smallest k after which the ranking drops by `margin`
         (two articles can both fit: "hacked" and "reset 2FA"); none when no such k."""
-        ranked = self.scores(text, language)
+        return self.suggest_many([(text, language)])[0]
+
+    def suggest_many(self, queries: Sequence[tuple[str, str]]) -> list[tuple[FaqLink, ...]]:
+        """`suggest` for many (text, language) pairs: one vectorisation for all of them."""
+        return [self._chosen(ranked) for ranked in self.scores_many(queries)]
+
+    def _chosen(self, ranked: list[tuple[float, Article]]) -> tuple[FaqLink, ...]:
         scores = [score for score, _ in ranked] + [0.0]
         for k in range(1, min(self._policy.limit, len(ranked)) + 1):
             if scores[k - 1] < self._policy.floor:

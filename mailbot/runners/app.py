@@ -17,6 +17,7 @@ from mailbot.adapters.archive import archive_from
 from mailbot.adapters.db import make_engine, migrate
 from mailbot.adapters.knowledge import load_articles
 from mailbot.adapters.language import make_detector
+from mailbot.adapters.memory import limit_malloc_arenas
 from mailbot.adapters.metrics import DatabaseCollector, MetricsServer, database_ok
 from mailbot.adapters.modelregistry import ActiveModel, ModelRegistry
 from mailbot.adapters.smtp import SmtpSender
@@ -29,14 +30,13 @@ from mailbot.core.classify import ClassifyPolicy
 from mailbot.core.faq import FaqIndex, FaqPolicy
 from mailbot.core.render import Sender
 from mailbot.core.sla import Windows
-from mailbot.domain import FaqLink
 from mailbot.errors import DatabaseUnavailable, MailbotError, TransientError
 from mailbot.logconfig import bind, configure_from, log_context
 from mailbot.runners.escalate import EscalationConfig, Escalator
 from mailbot.runners.ingest import Ingestor
 from mailbot.runners.leases import LeaseKeeper, holder_gone, instance_name
 from mailbot.runners.outbox import OutboxSender
-from mailbot.runners.process import ProcessConfig, Processor, no_suggestions
+from mailbot.runners.process import ProcessConfig, Processor, Suggest, no_suggestions
 from mailbot.runners.supervise import (
     Health,
     Outage,
@@ -81,6 +81,7 @@ class App:
 
 def build(settings: Settings, clock: Clock | None = None) -> App:
     """Adapters from settings, handed to the runners. Fails early on a bad model or templates."""
+    limit_malloc_arenas()  # before the runners' threads exist
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     migrate(engine)
@@ -110,7 +111,7 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
     )
 
 
-def build_faq(settings: Settings) -> Callable[[str, str], tuple[FaqLink, ...]]:
+def build_faq(settings: Settings) -> Suggest:
     """The knowledge-base matcher; without articles (or with faq off) it suggests nothing."""
     replies = settings.replies
     articles = load_articles(settings.faq_dir) if replies.faq and replies.faq_max else []
@@ -118,7 +119,7 @@ def build_faq(settings: Settings) -> Callable[[str, str], tuple[FaqLink, ...]]:
         return no_suggestions
     index = FaqIndex(articles, FaqPolicy(margin=replies.faq_margin, limit=replies.faq_max))
     log.info("%d knowledge-base articles for suggestions", len(index))
-    return index.suggest
+    return index.suggest_many
 
 
 def build_processor(settings: Settings, store: Store, clock: Clock) -> Processor:

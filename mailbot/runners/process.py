@@ -1,30 +1,34 @@
 """Inbox rows -> parse -> loop check -> correlate -> classify -> decide -> render -> store.
 
-Each message ends in exactly one transaction: a ticket (+ ack in the outbox), a follow-up, or
-a quarantine row with the reason.
+Each message ends in exactly one state: a ticket (+ ack in the outbox), a follow-up, or a
+quarantine row with the reason. A batch is parsed and classified first (one model call), then
+written in transactions of at most TRANSACTION_SECONDS, each message in its own SAVEPOINT, so
+a failing message rolls back alone and becomes its quarantine row.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from mailbot.adapters.archive import Archive
+from mailbot.adapters.memory import release_free_memory
 from mailbot.adapters.store import (
     NOTHING_FOUND,
     AlreadyProcessed,
+    Batch,
     PendingInbox,
     Protection,
     Renewal,
     Store,
 )
-from mailbot.adapters.workflow import Workflow
+from mailbot.adapters.workflow import record_agent_reply
 from mailbot.clock import Clock
 from mailbot.core.autoreply import loop_verdict
 from mailbot.core.classify import ClassifyPolicy, TextModel, classify, model_text
@@ -86,8 +90,63 @@ class ProcessConfig:
     incident_category: str = "security_incident"
 
 
-def no_suggestions(text: str, language: str) -> tuple[FaqLink, ...]:
-    return ()
+def no_suggestions(queries: Sequence[tuple[str, str]]) -> list[tuple[FaqLink, ...]]:
+    return [() for _ in queries]
+
+
+# (text, language) pairs -> the knowledge-base links worth suggesting for each
+Suggest = Callable[[Sequence[tuple[str, str]]], list[tuple[FaqLink, ...]]]
+
+
+# A processing transaction is committed after this long: on SQLite it holds the one write
+# lock, which the ingest and outbox loops (marking acknowledgements sent) wait for.
+TRANSACTION_SECONDS = 0.01
+
+
+def _nothing() -> None:
+    pass
+
+
+@dataclass
+class _Work:
+    """A message between the pure stages (done for the whole batch) and the database."""
+
+    row: PendingInbox
+    mail: ParsedMail | None = None
+    agent: bool = False
+    classification: Classification | None = None
+    faq: tuple[FaqLink, ...] = ()
+    error: Exception | None = None  # raised when the message is handled: it is quarantined
+    exposure: Exposure = field(default_factory=Exposure)  # secrets (redacted), lookalikes
+
+
+class _Predicted:
+    """The model, with the predictions for a batch's texts made in one call
+    (SklearnModel.predict_many: ~0.4 ms a text instead of ~2.4 ms one by one)."""
+
+    def __init__(self, model: TextModel, texts: list[str]) -> None:
+        self._model = model
+        self.version = model.version
+        self._known: dict[str, tuple[Mapping[str, float], Mapping[str, float]]] = {}
+        many = getattr(model, "predict_many", None)
+        if many is not None and texts:
+            try:
+                self._known = dict(zip(texts, many(texts), strict=True))
+            except Exception:  # one text may break the batch: predict one at a time then
+                log.exception("batch prediction failed; predicting one message at a time")
+
+    @property
+    def thresholds(self) -> Mapping[str, Mapping[str, float]]:
+        return self._model.thresholds
+
+    def predict(self, text: str) -> tuple[Mapping[str, float], Mapping[str, float]]:
+        known = self._known.get(text)
+        return known if known is not None else self._model.predict(text)
+
+    def explain(
+        self, text: str, labels: Mapping[str, str], k: int = 5
+    ) -> Mapping[str, Sequence[str]]:
+        return self._model.explain(text, labels, k)
 
 
 class Processor:
@@ -100,11 +159,10 @@ class Processor:
         renderer: TemplateRenderer,
         config: ProcessConfig,
         clock: Clock,
-        suggest: Callable[[str, str], tuple[FaqLink, ...]] = no_suggestions,
+        suggest: Suggest = no_suggestions,
         archive: Archive | None = None,
     ) -> None:
         self._store = store
-        self._workflow = Workflow(store.engine)
         self._suggest = suggest
         self._model = model
         self._detect = detect_language
@@ -131,61 +189,141 @@ class Processor:
     def _process_all(self, stop: threading.Event, on_ack: Callable[[], None] | None) -> int:
         done = 0
         while not stop.is_set() and (rows := self._store.pending_inbox(self._cfg.batch)):
-            for row in rows:
-                if stop.is_set():
-                    break  # the rest stays "received" for the next start
-                if self._process_row(row) and on_ack is not None:
-                    on_ack()
-                done += 1
+            done += self._process_batch(rows, stop, on_ack or _nothing)
+            del rows
+            release_free_memory()  # a batch's raw mail and matrices: back to the system
         return done
 
-    def _process_row(self, row: PendingInbox) -> bool:
-        """One message to its final state; True when an acknowledgement was queued."""
+    def _process_batch(
+        self, rows: list[PendingInbox], stop: threading.Event, on_ack: Callable[[], None]
+    ) -> int:
+        """The pure stages for the whole batch first (one model call for all of it), then
+        the database work in transactions of at most TRANSACTION_SECONDS, one SAVEPOINT per
+        message. A crash or a database outage leaves the uncommitted rows "received"."""
+        work = self._prepare(rows)
+        done = 0
+        with self._store.batch() as tx:
+            pending: list[tuple[int, str]] = []  # (inbox id, outcome) until committed
+            acks = 0
+            started = time.monotonic()
+            for item in work:
+                if stop.is_set():
+                    break  # the rest stays "received" for the next start
+                outcome, acked = self._process_item(item, tx)
+                if outcome is not None:
+                    pending.append((item.row.id, outcome))
+                acks += acked
+                done += 1
+                if time.monotonic() - started >= TRANSACTION_SECONDS:
+                    acks = self._commit(tx, pending, acks, on_ack)
+                    started = time.monotonic()
+            self._commit(tx, pending, acks, on_ack)
+        return done
+
+    @staticmethod
+    def _commit(
+        tx: Batch, pending: list[tuple[int, str]], acks: int, on_ack: Callable[[], None]
+    ) -> int:
+        tx.commit()
+        for inbox_id, outcome in pending:
+            log.info("inbox #%d -> %s", inbox_id, outcome)
+        pending.clear()
+        if acks:
+            on_ack()  # the sender can start at once
+        return 0
+
+    def _prepare(self, rows: list[PendingInbox]) -> list[_Work]:
+        """Parse, classify and look up FAQ answers for a batch: no database, one model call."""
+        work = [self._parsed(row) for row in rows]
+        model = self._model()
+        texts = [model_text(w.mail) for w in work if w.mail is not None]
+        model = _Predicted(model, texts)
+        for w in work:
+            if w.mail is not None and not w.agent:
+                try:
+                    w.classification = protect(
+                        classify(
+                            w.mail,
+                            model=model,
+                            detect_language=self._detect,
+                            policy=self._cfg.classify_policy,
+                        ),
+                        w.exposure,
+                        urgencies=self._cfg.classify_policy.urgencies,
+                        incident_category=self._cfg.incident_category,
+                    )
+                except Exception as exc:  # per item: this message is quarantined
+                    w.error = exc
+        self._add_suggestions([w for w in work if w.classification is not None])
+        return work
+
+    def _add_suggestions(self, work: list[_Work]) -> None:
+        """FAQ links for every classified message, in one call (one vectorisation)."""
+        queries = [
+            (model_text(w.mail), w.classification.language)
+            for w in work
+            if w.mail and w.classification
+        ]
         try:
-            outcome, acked = self._handle(row)
+            found = self._suggest(queries)
+        except Exception:  # one bad text must not cost the whole batch: one at a time
+            log.exception("FAQ suggestions failed for a batch; trying one message at a time")
+            found = []
+            for w, query in zip(work, queries, strict=True):
+                try:
+                    found.extend(self._suggest([query]))
+                except Exception as exc:  # per item: this message is quarantined
+                    w.error = exc
+                    found.append(())
+        for w, links in zip(work, found, strict=True):
+            w.faq = links
+
+    def _parsed(self, row: PendingInbox) -> _Work:
+        try:
+            parsed = parse(row.raw, max_bytes=self._cfg.max_bytes)
+            # Secrets are redacted before anything else sees the mail (core/protect.py).
+            mail, exposure = screen(parsed, self._cfg.official_domains)
+        except Exception as exc:  # per item: this message is quarantined
+            return _Work(row, error=exc)
+        return _Work(row, mail=mail, agent=self._from_agent(row, mail), exposure=exposure)
+
+    def _process_item(self, item: _Work, tx: Batch) -> tuple[str | None, bool]:
+        """One message to its final state inside `tx`: (outcome to log, ack queued)."""
+        row = item.row
+        try:
+            with tx.item():
+                return self._handle(item, tx)
         except TransientError:
-            raise  # the database is unavailable: stop, the row stays "received"
+            raise  # the database is unavailable: stop, the rows stay "received"
         except AlreadyProcessed as exc:
             log.warning("inbox #%d skipped: %s", row.id, exc)
-            return False
+            return None, False
         except Exception as exc:  # per item: anything else quarantines this message only
             log.exception("inbox #%d quarantined", row.id)
-            self._store.quarantine(
-                row.id, f"{exc.__class__.__name__}: {exc}", now=self._clock.now()
-            )
-            return False
-        log.info("inbox #%d -> %s", row.id, outcome)
-        return acked
+            with tx.item():
+                tx.quarantine(row.id, f"{exc.__class__.__name__}: {exc}", now=self._clock.now())
+            return None, False
 
-    def _handle(self, row: PendingInbox) -> tuple[str, bool]:
-        """Parse, check, thread, classify, decide and store one message; (outcome, acked)."""
+    def _handle(self, item: _Work, tx: Batch) -> tuple[str, bool]:
+        """Check, thread, decide and store one prepared message; (outcome, acked)."""
+        if item.error is not None:
+            raise item.error
+        row, mail = item.row, item.mail
+        assert mail is not None
         now = self._clock.now()
-        # Secrets are redacted before anything else sees the mail (core/protect.py).
-        mail, exposure = screen(
-            parse(row.raw, max_bytes=self._cfg.max_bytes), self._cfg.official_domains
-        )
-        protection = self._protection(row, exposure)
-        match = self._thread(mail, now)
-        if self._from_agent(row, mail):
-            return self._agent_mail(row, mail, match, now, protection), False
-        verdict = self._verdict(mail, now)
-        status = self._status_request(row, mail, match, verdict, now, protection)
+        protection = self._protection(row, item.exposure)
+        match = self._thread(mail, now, tx)
+        if item.agent:
+            return self._agent_mail(row, mail, match, now, tx, protection), False
+        verdict = self._verdict(mail, now, tx)
+        status = self._status_request(row, mail, match, verdict, now, tx, protection)
         if status is not None:
             return status
         if match.ticket_id is None and verdict.robot and self._cfg.quarantine_noise:
-            self._store.quarantine(row.id, f"noise: {verdict.reason}", now=now)
+            tx.quarantine(row.id, f"noise: {verdict.reason}", now=now)
             return f"quarantined as noise ({verdict.reason})", False
-        classification = protect(
-            classify(
-                mail,
-                model=self._model(),
-                detect_language=self._detect,
-                policy=self._cfg.classify_policy,
-            ),
-            exposure,
-            urgencies=self._cfg.classify_policy.urgencies,
-            incident_category=self._cfg.incident_category,
-        )
+        classification = item.classification
+        assert classification is not None
         decision = decide(
             classification,
             match,
@@ -199,7 +337,7 @@ class Processor:
         if decision.action is Action.FOLLOW_UP:
             assert decision.ticket_id is not None
             kind = "bounce" if mail.is_delivery_report else "follow_up"
-            ref = self._store.add_follow_up(
+            ref = tx.add_follow_up(
                 row.id,
                 decision.ticket_id,
                 mail,
@@ -210,13 +348,13 @@ class Processor:
                 protection=protection,
             )
             return f"{kind} on {ref} ({match.reason})", False
-        decision = dataclasses.replace(decision, template=template_for(decision.template, exposure))
+        decision = replace(decision, template=template_for(decision.template, item.exposure))
         renderer = (
-            self._ack_renderer(mail, classification, decision, now, exposure)
+            self._ack_renderer(mail, classification, decision, now, item.faq, item.exposure)
             if decision.send_ack
             else None
         )
-        ref = self._store.open_ticket(
+        ref = tx.open_ticket(
             row.id,
             mail,
             classification,
@@ -260,14 +398,15 @@ class Processor:
         match: ThreadMatch,
         verdict: LoopVerdict,
         now: datetime,
+        tx: Batch,
         protection: Protection,
     ) -> tuple[str, bool] | None:
         """A short "status?" about one of the sender's own tickets: answered (unless held
         back) and recorded on the ticket, not treated as a new request. None: not one."""
         if not asks_for_status(mail, self._refs):
             return None
-        ticket_id = match.ticket_id or self._own_ticket_named_in_text(mail)
-        found = self._store.case_state(ticket_id, now=now) if ticket_id is not None else None
+        ticket_id = match.ticket_id or self._own_ticket_named_in_text(mail, tx)
+        found = tx.case_state(ticket_id, now=now) if ticket_id is not None else None
         if found is None:
             return None
         view, state = found
@@ -278,16 +417,16 @@ class Processor:
             why = verdict.reason
         render = None if why else functools.partial(self._status_answer, view, state, mail, now)
         assert ticket_id is not None
-        ref = self._store.answer_status(
+        ref = tx.answer_status(
             row.id, ticket_id, mail, render, now=now, reason=why, protection=protection
         )
         return f"status request on {ref}" + (f", not answered: {why}" if why else ""), not why
 
-    def _own_ticket_named_in_text(self, mail: ParsedMail) -> int | None:
+    def _own_ticket_named_in_text(self, mail: ParsedMail, tx: Batch) -> int | None:
         refs = refs_in_text(mail, self._refs)
         if not refs:
             return None
-        _, by_ref = self._store.thread_lookup((), refs)
+        _, by_ref = tx.thread_lookup((), refs)
         sender = mail.from_address.lower()
         return next((tid for tid, owner in by_ref.values() if owner.lower() == sender), None)
 
@@ -388,29 +527,32 @@ class Processor:
         mail: ParsedMail,
         match: ThreadMatch,
         now: datetime,
+        tx: Batch,
         protection: Protection,
     ) -> str:
         """An agent's reply keeps the ticket's first-response promise; nothing else does."""
         automatic = mail.header("auto-submitted").strip().lower() not in ("", "no")
         if automatic:  # our own acknowledgements and digests, seen again in the Sent folder
-            self._store.quarantine(row.id, "noise: our own automatic mail", now=now)
+            tx.quarantine(row.id, "noise: our own automatic mail", now=now)
             return "our own automatic mail, set aside"
         if match.ticket_id is None:
-            self._store.quarantine(row.id, "agent mail that joins no ticket", now=now)
+            tx.quarantine(row.id, "agent mail that joins no ticket", now=now)
             return "agent mail joining no ticket, set aside"
         words = f"{mail.subject}\n{mail.new_text or mail.text}".lower()
         close = any(k.lower() in words for k in self._cfg.close_keywords)
-        ref = self._workflow.agent_reply(
-            row.id, match.ticket_id, mail, now=now, close=close, sealed=protection.sealed
+        ticket_id = match.ticket_id
+        sealed = protection.sealed
+        ref = tx.apply(
+            lambda s: record_agent_reply(
+                s, row.id, ticket_id, mail, now=now, close=close, sealed=sealed
+            )
         )
         return f"agent reply on {ref}{' (closed)' if close else ''} ({match.reason})"
 
-    def _thread(self, mail: ParsedMail, now: datetime) -> ThreadMatch:
-        by_id, by_ref = self._store.thread_lookup(
-            candidate_ids(mail), candidate_refs(mail, self._refs)
-        )
+    def _thread(self, mail: ParsedMail, now: datetime, tx: Batch) -> ThreadMatch:
+        by_id, by_ref = tx.thread_lookup(candidate_ids(mail), candidate_refs(mail, self._refs))
         since = now - timedelta(hours=self._cfg.same_subject_window_hours)
-        recent = self._store.recent_tickets_from(mail.from_address, since)
+        recent = tx.recent_tickets_from(mail.from_address, since)
         return correlate(
             mail,
             tickets_by_message_id=by_id,
@@ -419,8 +561,8 @@ class Processor:
             recent_from_sender=recent,
         )
 
-    def _verdict(self, mail: ParsedMail, now: datetime) -> LoopVerdict:
-        recent = self._store.recent_acks_to(mail.from_address, now - timedelta(hours=1))
+    def _verdict(self, mail: ParsedMail, now: datetime, tx: Batch) -> LoopVerdict:
+        recent = tx.recent_acks_to(mail.from_address, now - timedelta(hours=1))
         return loop_verdict(
             mail,
             own_addresses=self._cfg.own_addresses,
@@ -434,6 +576,7 @@ class Processor:
         classification: Classification,
         decision: Decision,
         now: datetime,
+        faq: tuple[FaqLink, ...],
         exposure: Exposure,
     ) -> Callable[[TicketView], OutgoingMail]:
         assert decision.promise is not None
@@ -446,7 +589,7 @@ class Processor:
                 language_zones=self._cfg.language_zones,
                 calendar_zone=decision.promise.timezone,
             ),
-            faq=self._suggest(model_text(mail), language),
+            faq=faq,
             help_url=self._cfg.help_url,
             needs_triage=decision.needs_triage,
             exposed=tuple(exposure.kinds),

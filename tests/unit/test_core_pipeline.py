@@ -17,6 +17,7 @@ from mailbot.core.render import (
     AckExtras,
     RenderedParts,
     Sender,
+    alternative_bytes,
     header_safe,
     make_message_id,
     render_ack,
@@ -310,3 +311,17 @@ def test_same_sender_same_subject_is_the_last_resort() -> None:
         ).ticket_id
         is None
     )
+
+
+@pytest.mark.parametrize("value", ["a\r\nBcc: x@y.test", "a\nb", "a\x00b", "a\u2028b"])
+def test_alternative_bytes_refuses_a_header_value_that_is_not_one_line(value: str) -> None:
+    with pytest.raises(ValueError, match="unsafe Subject"):
+        alternative_bytes([("Subject", value)], "text", "<p>html</p>")
+
+
+def test_alternative_bytes_encodes_non_ascii_and_uses_crlf() -> None:
+    raw = alternative_bytes([("Subject", "[MB-1] 입금 확인")], "안녕하세요", "<p>x</p>")
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert msg["Subject"] == "[MB-1] 입금 확인"
+    assert msg.get_body(preferencelist=("plain",)).get_content().strip() == "안녕하세요"
