@@ -262,7 +262,7 @@ class Processor:
         queries = [
             (model_text(w.mail), w.classification.language)
             for w in work
-            if w.mail and w.classification
+            if w.mail is not None and w.classification is not None
         ]
         try:
             found = self._suggest(queries)
@@ -283,9 +283,9 @@ class Processor:
             parsed = parse(row.raw, max_bytes=self._cfg.max_bytes)
             # Secrets are redacted before anything else sees the mail (core/protect.py).
             mail, exposure = screen(parsed, self._cfg.official_domains)
+            return _Work(row, mail=mail, agent=self._from_agent(row, mail), exposure=exposure)
         except Exception as exc:  # per item: this message is quarantined
             return _Work(row, error=exc)
-        return _Work(row, mail=mail, agent=self._from_agent(row, mail), exposure=exposure)
 
     def _process_item(self, item: _Work, tx: Batch) -> tuple[str | None, bool]:
         """One message to its final state inside `tx`: (outcome to log, ack queued)."""
