@@ -344,7 +344,7 @@ class Processor:
                 decision,
                 now=now,
                 kind=kind,
-                renew=self._renewal(row, mail, verdict, now),
+                renew=self._renewal(row, mail, verdict, now, item.exposure),
                 protection=protection,
             )
             return f"{kind} on {ref} ({match.reason})", False
@@ -459,7 +459,12 @@ class Processor:
         )
 
     def _renewal(
-        self, row: PendingInbox, mail: ParsedMail, verdict: LoopVerdict, now: datetime
+        self,
+        row: PendingInbox,
+        mail: ParsedMail,
+        verdict: LoopVerdict,
+        now: datetime,
+        exposure: Exposure,
     ) -> Renewal:
         """For a follow-up that re-opens a resolved ticket: a new promise counted from this
         message, told to the customer with the "reopened" template unless replies to this
@@ -492,6 +497,7 @@ class Processor:
                 faq=(),
                 help_url=self._cfg.help_url,
                 needs_triage=False,
+                exposed=tuple(exposure.kinds),  # a secret in the reply: warned here too
             )
             out = self._render_or_default(
                 renewed,
