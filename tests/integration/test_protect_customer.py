@@ -4,6 +4,7 @@ a seed phrase in a Korean email, and a forwarded mail from a lookalike of our do
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from mailbot.core.render import Sender
 from mailbot.runners.escalate import EscalationConfig, Escalator
 from mailbot.testing.servers import Dovecot, SmtpReceiver
 from tests.conftest import write_config
+from tests.integration.test_agents import cli
 
 PHRASE = Mnemonic("korean").to_mnemonic(bytes.fromhex("5f" * 16))
 SECURITY = '[security]\nofficial_domains = ["upbit.com"]\n[logging]\nlevel = "DEBUG"\n'
@@ -68,32 +70,10 @@ def run_once(config: Path, env: dict[str, str] | None = None) -> str:
         capture_output=True,
         text=True,
         timeout=120,
-        env=None if env is None else {**__import__("os").environ, **env},
+        env=None if env is None else {**os.environ, **env},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout + done.stderr
-
-
-def show(config: Path, ref: str) -> dict[str, object]:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mailbot",
-            "tickets",
-            "show",
-            ref,
-            "--format",
-            "json",
-            "--config",
-            str(config),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return dict(json.loads(done.stdout))
 
 
 def test_a_seed_phrase_is_redacted_everywhere_warned_about_and_made_critical(
@@ -118,7 +98,8 @@ def test_a_seed_phrase_is_redacted_everywhere_warned_about_and_made_critical(
     with Session(engine) as s:
         ticket = s.exec(select(Ticket)).one()
     assert ticket.urgency == "critical" and ticket.exposed == "recovery_phrase"
-    shown = json.dumps(show(config, ticket.ref), ensure_ascii=False)
+    doc = json.loads(cli(config, "tickets", "show", ticket.ref, "--format", "json"))
+    shown = json.dumps(doc, ensure_ascii=False)  # Korean as Korean, not \\u escapes
     assert "[redacted: recovery phrase]" in shown
     assert not any(w in shown for w in words)
     db = sqlite3.connect(tmp_path / "mailbot.db")
