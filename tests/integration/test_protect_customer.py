@@ -99,7 +99,7 @@ def test_a_seed_phrase_is_redacted_everywhere_warned_about_and_made_critical(
         ticket = s.exec(select(Ticket)).one()
     assert ticket.urgency == "critical" and ticket.exposed == "recovery_phrase"
     doc = json.loads(cli(config, "tickets", "show", ticket.ref, "--format", "json"))
-    shown = json.dumps(doc, ensure_ascii=False)  # Korean as Korean, not \\u escapes
+    shown = json.dumps(doc, ensure_ascii=False)  # Korean as Korean, not escaped
     assert "[redacted: recovery phrase]" in shown
     assert not any(w in shown for w in words)
     db = sqlite3.connect(tmp_path / "mailbot.db")
