@@ -39,7 +39,11 @@ def lines(log: Path, pattern: str) -> list[str]:
 def restart_ending_sessions(dovecot: Dovecot) -> None:
     """Restart Dovecot the way a real stop does it (shutdown_clients = yes): the logged-in
     sessions end with the master. The harness's graceful stop leaves them running (Dovecot
-    2.3's master does not end them here) and SIGKILLs them 7.5 s later."""
+    2.3's master does not end them here) and SIGKILLs them 7.5 s later.
+
+    The sessions get SIGTERM, as the master sends them: a SIGKILL mid-command could leave a
+    maildir dotlock (dovecot-uidlist.lock) behind, on which the next APPEND waits for minutes
+    (seen once in a full run: the harness's APPEND after the restart timed out)."""
     restart = threading.Thread(target=dovecot.restart)
     restart.start()
     deadline = time.monotonic() + 10
@@ -50,7 +54,7 @@ def restart_ending_sessions(dovecot: Dovecot) -> None:
     for entry in Path("/proc").iterdir():
         try:
             if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(title):
-                os.kill(int(entry.name), signal.SIGKILL)
+                os.kill(int(entry.name), signal.SIGTERM)
         except (OSError, ProcessLookupError):
             continue  # gone already
     restart.join(timeout=30)
