@@ -1,6 +1,6 @@
 """Secret redaction and lookalike domains: recall, false positives, time per email.
 
-    .venv/bin/python -m bench.secrets [--repeat 5]
+    .venv/bin/python -m bench.redaction [--repeat 5]
 
 - Recall on tests/corpus/secrets/positives.jsonl: a case counts when exactly its kinds are
   found and none of its secret strings survives redaction; by kind and by language.
