@@ -22,7 +22,7 @@ from typing import Any
 from sklearn.metrics import f1_score, recall_score
 
 from mailbot.adapters.language import make_detector
-from mailbot.adapters.modelstore import SklearnModel, load_model
+from mailbot.adapters.modelstore import Model, load_model
 from mailbot.core.classify import decide_label
 from mailbot.core.rules import compile_rule, raise_urgency
 from mailbot.settings import (
@@ -44,7 +44,7 @@ def check_frozen() -> str:
     return digest
 
 
-def one_by_one(model: SklearnModel, texts: list[str]) -> tuple[list[float], list[float]]:
+def one_by_one(model: Model, texts: list[str]) -> tuple[list[float], list[float]]:
     """Milliseconds per email, sorted: predict alone, and what the daemon's classify() asks of
     the model (predict, decide with the thresholds, explain the winning labels)."""
     single, explained = [], []

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from mailbot.adapters.modelstore import ModelMetadata, SklearnModel, load_model, read_metadata
+from mailbot.adapters.modelstore import Model, ModelMetadata, load_model, read_metadata
 from mailbot.adapters.store import Store, translate_db_errors
 from mailbot.adapters.tables import AuditEvent, ModelActivation
 from mailbot.clock import Clock
@@ -153,7 +153,7 @@ class ActiveModel:
             self._model = self._load(registry.shipped)
         self._checked = clock.now()
 
-    def __call__(self) -> SklearnModel:
+    def __call__(self) -> Model:
         now = self._clock.now()
         if now - self._checked >= self._check_every:
             self._checked = now
@@ -172,7 +172,7 @@ class ActiveModel:
         log.warning("classifier model %s -> %s", self._model.version, model.version)
         self._model = model
 
-    def _load(self, path: Path) -> SklearnModel:
+    def _load(self, path: Path) -> Model:
         model = load_model(path, categories=self._taxonomy[0], urgencies=self._taxonomy[1])
         self._path = path
         return model

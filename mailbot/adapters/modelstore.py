@@ -1,7 +1,9 @@
 """Versioned classifiers on disk (skops format, never bare pickle) and loading them safely.
 
 A model directory holds category.skops, urgency.skops and metadata.json (version, created,
-taxonomy, training-data hash, library versions, metrics).
+taxonomy, training-data hash, library versions, metrics), and since the numpy runtime also
+runtime.npz (adapters/runtimemodel.py). With runtime.npz the daemon loads that alone and never
+imports scikit-learn, scipy or skops; an older directory without it is loaded with them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.adapters.memory import release_free_memory
+from mailbot.adapters.runtimemodel import RuntimeModel, has_runtime, load_runtime, strongest
 from mailbot.errors import ModelError
+
+__all__ = [
+    "Explainer",
+    "Model",
+    "ModelMetadata",
+    "RuntimeModel",
+    "SklearnModel",
+    "class_coefficients",
+    "load_model",
+    "load_skops",
+    "read_metadata",
+    "strongest",
+    "tfidf_values",
+]
 
 # Types a shipped or trained model may contain beyond skops' own defaults. Anything else in a
 # model file is refused: loading it could run code.
@@ -260,31 +277,20 @@ def tfidf_values(transformer: Any, columns: Any, counts: Any) -> Any:
     return values
 
 
-def strongest(grams: list[str], contribution: Any, k: int) -> list[str]:
-    """The k n-grams with the largest positive contribution that a reader can make sense of:
-    not punctuation alone, not a single Latin letter, and one n-gram per overlapping group
-    (the longest), since "log" and "login" say the same thing."""
-    import numpy as np
-
-    chosen: list[str] = []
-    for i in np.argsort(-contribution, kind="stable"):
-        if contribution[i] <= 0 or len(chosen) == k:
-            break
-        gram = grams[int(i)].strip()
-        if _readable(gram) and not any(gram in c for c in chosen):
-            # a longer n-gram replaces the weaker pieces of itself chosen before it
-            chosen = [c for c in chosen if c not in gram] + [gram]
-    return chosen
-
-
-def _readable(gram: str) -> bool:
-    return any(ch.isalnum() for ch in gram) and (len(gram) > 1 or not gram.isascii())
+Model = SklearnModel | RuntimeModel
 
 
 def load_model(
-    directory: Path, *, categories: Sequence[str], urgencies: Sequence[str]
-) -> SklearnModel:
-    """Load and check a model directory; ModelError says exactly what is wrong."""
+    directory: Path,
+    *,
+    categories: Sequence[str],
+    urgencies: Sequence[str],
+    runtime: bool = True,
+) -> Model:
+    """Load and check a model directory; ModelError says exactly what is wrong.
+
+    Its runtime.npz when there is one (and `runtime`), else the skops files with
+    scikit-learn (imported only then)."""
     metadata = read_metadata(directory)
     if set(metadata.categories) != set(categories) or set(metadata.urgencies) != set(urgencies):
         raise ModelError(
@@ -292,11 +298,15 @@ def load_model(
             f"and urgencies {sorted(metadata.urgencies)}, but the config's taxonomy is "
             f"{sorted(categories)} / {sorted(urgencies)}; retrain with `mailbot train`"
         )
-    model = SklearnModel(
-        _load_skops(directory / "category.skops"),
-        _load_skops(directory / "urgency.skops"),
-        metadata,
-    )
+    model: Model
+    if runtime and has_runtime(directory):
+        model = load_runtime(directory, metadata)
+    else:
+        model = SklearnModel(
+            load_skops(directory / "category.skops"),
+            load_skops(directory / "urgency.skops"),
+            metadata,
+        )
     release_free_memory(collect=True)  # the loader's garbage: ~40 MB of RSS otherwise
     return model
 
@@ -317,7 +327,7 @@ def read_metadata(directory: Path) -> ModelMetadata:
         raise ModelError(f"{path}: malformed ({exc.__class__.__name__}: {exc})") from None
 
 
-def _load_skops(path: Path) -> Any:
+def load_skops(path: Path) -> Any:
     import skops.io as sio  # imported here: it is slow to import and only needed at load
 
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mailbot.adapters.modelstore import SklearnModel
+from mailbot.adapters.modelstore import Model
 from mailbot.ml.train import Example, model_input
 
 
@@ -42,7 +42,7 @@ def head_report(
 
 
 def evaluate(
-    model: SklearnModel,
+    model: Model,
     examples: Sequence[Example],
     *,
     categories: Sequence[str],

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mailbot.adapters.modelstore import SklearnModel
+from mailbot.adapters.modelstore import Model
 from mailbot.ml.evaluate import evaluate
 from mailbot.ml.train import Example
 
@@ -71,8 +71,8 @@ def judge(
 
 
 def compare_models(
-    new: SklearnModel,
-    active: SklearnModel,
+    new: Model,
+    active: Model,
     examples: Sequence[Example],
     *,
     categories: Sequence[str],

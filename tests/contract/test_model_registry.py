@@ -18,13 +18,43 @@ from mailbot.settings import DEFAULT_CATEGORIES, DEFAULT_URGENCIES
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
-def copy_model(state: Path, version: str, *, corrupt: bool = False) -> None:
+def copy_model(state: Path, version: str, *, corrupt: str = "", runtime: bool = True) -> None:
+    """The shipped model as `version`; `corrupt` names a file to spoil, `runtime=False` drops
+    runtime.npz (a model from before the numpy export: loaded with scikit-learn)."""
     target = state / "models" / version
     shutil.copytree(shipped("models") / "default", target)
     meta = json.loads((target / "metadata.json").read_text())
     (target / "metadata.json").write_text(json.dumps(meta | {"version": version}))
+    if not runtime:
+        (target / "runtime.npz").unlink()
     if corrupt:
-        (target / "category.skops").write_bytes(b"not a model")
+        (target / corrupt).write_bytes(b"not a model")
+
+
+@pytest.mark.parametrize(("corrupt", "runtime"), [("runtime.npz", True), ("category.skops", False)])
+def test_a_corrupt_model_never_replaces_the_running_one(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture, corrupt: str, runtime: bool
+) -> None:
+    state = tmp_path / "state"
+    copy_model(state, "v2", runtime=runtime)
+    copy_model(state, "v3-broken", corrupt=corrupt, runtime=runtime)
+    registry = ModelRegistry(store, shipped_dir=shipped("models"), state_dir=state)
+    clock = FrozenClock(NOW)
+    active = ActiveModel(
+        registry, categories=DEFAULT_CATEGORIES, urgencies=DEFAULT_URGENCIES, clock=clock
+    )
+    registry.activate("v2", now=NOW)
+    clock.advance(timedelta(seconds=31))
+    v2 = active()
+    assert v2.version == "v2"
+    assert (type(v2).__name__ == "RuntimeModel") is runtime  # without the export: sklearn
+    registry.activate("v3-broken", now=NOW)
+    clock.advance(timedelta(seconds=31))
+    assert active() is v2
+    assert any(
+        "ALERT keeping model v2" in r.getMessage() and corrupt in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_promotion_is_followed_and_a_broken_model_is_refused(
@@ -32,7 +62,7 @@ def test_promotion_is_followed_and_a_broken_model_is_refused(
 ) -> None:
     state = tmp_path / "state"
     copy_model(state, "v2")
-    copy_model(state, "v3-broken", corrupt=True)
+    copy_model(state, "v3-broken", corrupt="runtime.npz")
     registry = ModelRegistry(store, shipped_dir=shipped("models"), state_dir=state)
     clock = FrozenClock(NOW)
     active = ActiveModel(
