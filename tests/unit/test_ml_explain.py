@@ -41,7 +41,13 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> SklearnModel:
         urgencies=DEFAULT_URGENCIES,
         data_hash="x",
     )
-    return load_model(out, categories=DEFAULT_CATEGORIES, urgencies=DEFAULT_URGENCIES)
+    assert (out / "runtime.npz").exists()  # train_model writes the numpy export too
+    # the scikit-learn path (models without runtime.npz); the export: test_runtime_model.py
+    model = load_model(
+        out, categories=DEFAULT_CATEGORIES, urgencies=DEFAULT_URGENCIES, runtime=False
+    )
+    assert isinstance(model, SklearnModel)
+    return model
 
 
 def test_explanation_is_made_of_the_texts_own_ngrams_for_the_winning_label(
