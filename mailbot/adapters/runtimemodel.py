@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from mailbot.adapters.textfeatures import HashedFeatures, HasherSpec
+from mailbot.core.textfeatures import HashedFeatures, HasherSpec
 from mailbot.errors import ModelError
 
 if TYPE_CHECKING:

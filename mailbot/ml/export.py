@@ -21,7 +21,7 @@ import numpy as np
 
 from mailbot.adapters.modelstore import ModelMetadata, read_metadata
 from mailbot.adapters.runtimemodel import FORMAT, HEADS, RUNTIME_FILE, RuntimeModel, _build
-from mailbot.adapters.textfeatures import ANALYZERS, HasherSpec
+from mailbot.core.textfeatures import ANALYZERS, HasherSpec
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from mailbot.adapters.modelstore import (
     read_metadata,
 )
 from mailbot.adapters.runtimemodel import RUNTIME_FILE
-from mailbot.adapters.textfeatures import (
+from mailbot.core.textfeatures import (
     HashedFeatures,
     HasherSpec,
     build_analyzer,
