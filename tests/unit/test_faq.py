@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.faq import read_cases, score
 from mailbot.adapters.knowledge import load_articles
 from mailbot.core.faq import Article, FaqIndex, FaqPolicy
@@ -38,3 +40,32 @@ def test_only_articles_in_the_language_and_nothing_for_nothing() -> None:
     assert index.suggest("my deposit is not credited", "ja") == ()
     assert index.suggest("", "en") == ()
     assert index.suggest("입금이 미반영입니다 TXID 확인 부탁", "ko")[0].slug == "입금"
+
+
+def test_similarities_are_scikit_learns_tfidf_cosine() -> None:
+    """CharTfidf is TfidfVectorizer(char_wb, 2-4, sublinear) in numpy: same similarities."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    articles = load_articles(shipped("templates") / "kb")
+    cases = read_cases(CASES)
+    background = [str(c["text"]) for c in cases[::3]]
+    index = FaqIndex(articles, background=background)
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
+    vectorizer.fit([*(a.document() for a in articles), *background])
+    matrix = vectorizer.transform([a.document() for a in articles])
+    for case in cases:
+        text = f"{case.get('subject', '')}\n{case['text']}"
+        ours = {a.slug: score for score, a in index.scores(text, str(case["language"]))}
+        theirs = (matrix @ vectorizer.transform([text]).T).toarray().ravel()
+        expected = {
+            a.slug: float(s)
+            for a, s in zip(articles, theirs, strict=True)
+            if a.language == case["language"]
+        }
+        assert ours == pytest.approx(expected, abs=1e-12)
+
+
+def test_an_article_without_ngrams_and_a_text_without_known_ones() -> None:
+    index = FaqIndex([article("empty", "en", ""), article("x", "ko", "입금")])
+    assert [s for s, _ in index.scores("deposit", "en")] == [0.0]
+    assert [s for s, _ in index.scores("zzz qqq", "ko")] == [0.0]
