@@ -82,18 +82,40 @@ def columns_of_hashes(hashes: npt.NDArray[np.int64], n_features: int) -> npt.NDA
 
 
 def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
-    """_char_wb_ngrams: n-grams inside words padded with one space each side; a word no
-    longer than n gives itself once and no longer n-grams."""
+    """_char_wb_ngrams: n-grams inside words padded with one space each side."""
     ngrams: list[str] = []
     for word in _WHITE_SPACES.sub(" ", text).split():
-        w = f" {word} "
-        w_len = len(w)
-        for n in range(low, high + 1):
-            if w_len <= n:
-                ngrams.append(w)
-                break
-            ngrams += [w[i : i + n] for i in range(w_len - n + 1)]
+        ngrams += _word_char_ngrams(word, low, high)
     return ngrams
+
+
+def _word_char_ngrams(word: str, low: int, high: int) -> list[str]:
+    """One word's char_wb n-grams; a padded word no longer than n gives itself once and no
+    longer n-grams."""
+    w = f" {word} "
+    w_len = len(w)
+    ngrams: list[str] = []
+    for n in range(low, high + 1):
+        if w_len <= n:
+            ngrams.append(w)
+            break
+        ngrams += [w[i : i + n] for i in range(w_len - n + 1)]
+    return ngrams
+
+
+def char_wb_counts(text: str, low: int, high: int) -> Counter[str]:
+    """Counter(char_wb_ngrams(...)), in the same order, computing each distinct word's n-grams
+    once: a repeated word only repeats n-grams already seen."""
+    words = Counter(_WHITE_SPACES.sub(" ", text).split())
+    ngrams: list[str] = []
+    for word in words:
+        ngrams += _word_char_ngrams(word, low, high)
+    counts = Counter(ngrams)
+    for word, seen in words.items():
+        if seen > 1:
+            for gram in _word_char_ngrams(word, low, high):
+                counts[gram] += seen - 1
+    return counts
 
 
 def char_ngrams(text: str, low: int, high: int) -> list[str]:
@@ -118,6 +140,16 @@ def word_ngrams(tokens: list[str], low: int, high: int) -> list[str]:
     for n in range(max(low, 2), min(high + 1, count + 1)):
         ngrams.extend(" ".join(tokens[i : i + n]) for i in range(count - n + 1))
     return ngrams
+
+
+def build_counter(spec: HasherSpec) -> Callable[[str], Counter[str]]:
+    """text -> Counter(build_analyzer(spec)(text)), faster for char_wb."""
+    if spec.analyzer != "char_wb":
+        analyze = build_analyzer(spec)
+        return lambda text: Counter(analyze(text))
+    low, high = spec.ngram_range
+    lower = spec.lowercase
+    return lambda text: char_wb_counts(text.lower() if lower else text, low, high)
 
 
 def build_analyzer(spec: HasherSpec) -> Callable[[str], list[str]]:
@@ -147,14 +179,14 @@ class HashedFeatures:
     def __init__(self, specs: Sequence[HasherSpec]) -> None:
         self.specs = tuple(specs)
         self.n_features = max((s.offset + s.n_features for s in self.specs), default=0)
-        self._parts = [(build_analyzer(s), s.n_features, s.offset) for s in self.specs]
+        self._parts = [(build_counter(s), s.n_features, s.offset) for s in self.specs]
 
     def analyse(self, text: str) -> Analysis:
         """For explanations: every distinct n-gram with its column and the column's value."""
         grams: list[str] = []
         columns, counts = [], []
-        for analyze, n_features, offset in self._parts:
-            seen = Counter(analyze(text))
+        for count, n_features, offset in self._parts:
+            seen = count(text)
             found = hashed_columns(seen, n_features) + offset
             # distinct n-grams may share a column: its value is their total
             _unique, inverse, totals = _merge(found, np.fromiter(seen.values(), np.float64))
@@ -170,8 +202,8 @@ class HashedFeatures:
         column, value) arrays, duplicates summed (row-major order)."""
         sizes, columns, counts = [], [], []
         for text in texts:
-            for analyze, n_features, offset in self._parts:
-                seen = Counter(analyze(text))
+            for count, n_features, offset in self._parts:
+                seen = count(text)
                 columns.append(hashed_columns(seen, n_features) + offset)
                 counts.append(np.fromiter(seen.values(), np.float64, len(seen)))
                 sizes.append(len(seen))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from mailbot.core.textfeatures import (
     HashedFeatures,
     HasherSpec,
     build_analyzer,
+    build_counter,
     columns_of_hashes,
     hashed_columns,
 )
@@ -78,9 +80,10 @@ def test_analyzers_are_scikit_learns(params: dict[str, object]) -> None:
 
     theirs = HashingVectorizer(**params).build_analyzer()  # type: ignore[arg-type]
     spec = HasherSpec(n_features=2**10, **params)  # type: ignore[arg-type]
-    ours = build_analyzer(spec)
+    ours, counter = build_analyzer(spec), build_counter(spec)
     for text in [*ODD, *TEXTS]:
         assert ours(text) == theirs(text), text
+        assert list(counter(text).items()) == list(Counter(theirs(text)).items()), text
 
 
 def test_columns_are_feature_hashers() -> None:
