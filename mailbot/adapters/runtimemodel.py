@@ -220,7 +220,7 @@ def load_runtime(directory: Path, metadata: ModelMetadata) -> RuntimeModel:
     try:
         arrays = _read_npz(path)
         spec = json.loads(bytes(arrays.pop("spec")).decode("utf-8"))
-        return _build(spec, arrays, metadata, path)
+        return build_runtime(spec, arrays, metadata, path)
     except ModelError:
         raise
     except _UNREADABLE as exc:  # a damaged file fails in many ways inside zipfile/numpy
@@ -237,12 +237,14 @@ def _read_npz(path: Path) -> dict[str, Any]:
             return {name: data[name] for name in data.files}
 
 
-def _build(
+def build_runtime(
     spec: Mapping[str, Any],
     arrays: Mapping[str, Any],
     metadata: ModelMetadata,
     path: Path,
 ) -> RuntimeModel:
+    """The model from runtime.npz's spec and arrays, checked against its metadata.json (`path`
+    only names the file in errors); also used by ml/export.py before writing."""
     if spec.get("format") != FORMAT:
         raise ModelError(f"{path}: format {spec.get('format')!r}, expected {FORMAT}")
     if spec.get("created") != metadata.raw.get("created"):

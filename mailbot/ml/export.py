@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from mailbot.adapters.modelstore import ModelMetadata, read_metadata
-from mailbot.adapters.runtimemodel import FORMAT, HEADS, RUNTIME_FILE, RuntimeModel, _build
+from mailbot.adapters.runtimemodel import FORMAT, HEADS, RUNTIME_FILE, RuntimeModel, build_runtime
 from mailbot.core.textfeatures import ANALYZERS, HasherSpec
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def write_runtime(
         spec, arrays = export_arrays(
             category, urgency, version=metadata.version, created=metadata.raw.get("created")
         )
-        model = _build(spec, arrays, metadata, target)
+        model = build_runtime(spec, arrays, metadata, target)
         check_export(model, category, urgency, check)
     except UnsupportedModel as exc:
         log.warning("no %s for model %s: %s", RUNTIME_FILE, metadata.version, exc)

@@ -207,7 +207,7 @@ def test_binary_and_softmax_heads() -> None:
     from sklearn.linear_model import LogisticRegression, SGDClassifier
     from sklearn.pipeline import Pipeline
 
-    from mailbot.adapters.runtimemodel import _build
+    from mailbot.adapters.runtimemodel import build_runtime
 
     rows = [json.loads(x) for x in (TRAINING / "train-en.jsonl").read_text().splitlines() if x]
     texts = [f"{r.get('subject', '')}\n{r['text']}" for r in rows]
@@ -230,7 +230,7 @@ def test_binary_and_softmax_heads() -> None:
     assert meta.raw.get("created") is None
     spec, arrays = export_arrays(category, urgency, version="t")
     assert spec["heads"]["category"]["link"] == "softmax"
-    model = _build(spec, arrays, meta, Path("runtime.npz"))
+    model = build_runtime(spec, arrays, meta, Path("runtime.npz"))
     got = model.predict_many(texts)
     for index, pipeline in enumerate((category, urgency)):
         mine = np.array([[row[index][str(c)] for c in pipeline.classes_] for row in got])
