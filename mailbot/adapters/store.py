@@ -216,11 +216,12 @@ class Store:
             return new
 
     # --- processing ---------------------------------------------------------------------
-    def pending_inbox(self, limit: int) -> list[PendingInbox]:
+    def pending_inbox(self, limit: int, *, after: int = 0) -> list[PendingInbox]:
+        """The oldest `limit` received rows with an id above `after`."""
         with translate_db_errors(), self._session() as s:
             rows = s.exec(
                 select(InboxMessage)
-                .where(InboxMessage.status == InboxStatus.RECEIVED)
+                .where(InboxMessage.status == InboxStatus.RECEIVED, col(InboxMessage.id) > after)
                 .order_by(col(InboxMessage.id))
                 .limit(limit)
             ).all()
