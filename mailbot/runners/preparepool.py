@@ -68,25 +68,41 @@ class PreparePool:
 
     def __init__(self, *, min_batch: int = 16) -> None:
         self.min_batch = min_batch
+        self.batches = 0  # sent to the worker so far
         self._executor: ProcessPoolExecutor | None = None
         self._spec: WorkerSpec | None = None
+        self._warm: Future[None] | None = None  # done when the worker has loaded the model
         self._failed_at = -RETRY_AFTER
         self._lock = threading.Lock()
 
     def submit(
         self, spec: WorkerSpec, model_dir: Path, rows: Sequence[PendingInbox]
     ) -> Future[list[Prepared]] | None:
+        """The batch, sent to the worker; None: prepare it here (too small, or the worker is
+        still starting: its start-up, ~2-5 s, must not hold up the mail waiting now)."""
         if len(rows) < self.min_batch:
             return None
         with self._lock:
             if time.monotonic() - self._failed_at < RETRY_AFTER:
                 return None
             try:
-                executor = self._running(spec)
-                return executor.submit(_prepare_here, str(model_dir), list(rows))
+                executor = self._running(spec, model_dir)
+                if self._warm is None or not self._warm.done():
+                    return None
+                self._warm.result()  # raises what went wrong in the start-up
+                future = executor.submit(_prepare_here, str(model_dir), list(rows))
+                self.batches += 1
+                return future
             except Exception as exc:  # e.g. it cannot start, or broke since the last batch
                 self._failed_locked(exc)
                 return None
+
+    def warm_up(self, spec: WorkerSpec, model_dir: Path) -> Future[None]:
+        """Start the worker now; the future is done when it is ready for batches."""
+        with self._lock:
+            self._running(spec, model_dir)
+            assert self._warm is not None
+            return self._warm
 
     def failed(self, exc: BaseException) -> None:
         """A batch's result did not come back: drop this worker, try a new one later."""
@@ -98,7 +114,7 @@ class PreparePool:
         self._failed_at = time.monotonic()
         self._stop_locked()
 
-    def _running(self, spec: WorkerSpec) -> ProcessPoolExecutor:
+    def _running(self, spec: WorkerSpec, model_dir: Path) -> ProcessPoolExecutor:
         if self._executor is not None and spec != self._spec:
             self._stop_locked()  # a reload changed what the worker must know
         if self._executor is None:
@@ -109,6 +125,7 @@ class PreparePool:
                 initargs=(spec, os.getpid()),
             )
             self._spec = spec
+            self._warm = self._executor.submit(_load_model, str(model_dir))
             log.info("prepare worker starting")
         return self._executor
 
@@ -117,7 +134,7 @@ class PreparePool:
             self._stop_locked()
 
     def _stop_locked(self) -> None:
-        executor, self._executor, self._spec = self._executor, None, None
+        executor, self._executor, self._spec, self._warm = self._executor, None, None, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
@@ -163,6 +180,11 @@ def _faq(spec: WorkerSpec) -> Suggest:
 def _prepare_here(model_dir: str, rows: list[PendingInbox]) -> list[Prepared]:
     assert _preparer is not None and _spec is not None, "worker not initialised"
     return _preparer.prepare(rows, _model_from(model_dir, _spec))  # type: ignore[arg-type]
+
+
+def _load_model(model_dir: str) -> None:
+    assert _spec is not None, "worker not initialised"
+    _model_from(model_dir, _spec)
 
 
 def _model_from(model_dir: str, spec: WorkerSpec) -> object:

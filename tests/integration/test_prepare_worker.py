@@ -99,6 +99,8 @@ def test_the_worker_prepares_a_batch_exactly_as_this_process_does() -> None:
     expected = here.prepare(batch, model)
     pool = PreparePool(min_batch=1)
     try:
+        assert pool.submit(s, MODEL, batch) is None  # while the worker starts: prepare here
+        pool.warm_up(s, MODEL).result(timeout=90)
         future = pool.submit(s, MODEL, batch)
         assert future is not None
         there = future.result(timeout=90)
@@ -162,10 +164,13 @@ def test_batches_through_the_worker_all_become_tickets(store: Store, broken: boo
     that cannot load the model costs only the offload: the batches are prepared here."""
     store_mails(store, 7)
     pool = PreparePool(min_batch=1)
-    model_dir = (lambda: Path("/nonexistent/model")) if broken else (lambda: MODEL)
-    proc = processor(store, Offload(pool, spec(faq=False), model_dir), FrozenClock(WHEN), 3)
+    model_dir = Path("/nonexistent/model") if broken else MODEL
+    proc = processor(store, Offload(pool, spec(faq=False), lambda: model_dir), FrozenClock(WHEN), 3)
+    warm = pool.warm_up(spec(faq=False), model_dir)
+    assert (warm.exception(timeout=90) is not None) == broken
     try:
         assert asyncio.run(proc.process_pending()) == 7
+        assert pool.batches == (0 if broken else 3)
     finally:
         pool.close()
     with Session(store.engine) as s:
@@ -186,6 +191,7 @@ from mailbot.runners.preparepool import PreparePool
 
 if __name__ == "__main__":  # spawn runs this file again in the worker, as __mp_main__
     pool = PreparePool(min_batch=1)
+    pool.warm_up(spec(faq=False), MODEL).result(timeout=90)
     pool.submit(spec(faq=False), MODEL, rows()[:3]).result(timeout=90)
     print(*pool._executor._processes, flush=True)
     sys.stdin.read()
