@@ -35,6 +35,7 @@ from mailbot.domain import (
     OutboxStatus,
     OutgoingMail,
     ParsedMail,
+    PendingInbox,
     Promise,
     TicketStatus,
     TicketView,
@@ -46,15 +47,6 @@ T = TypeVar("T")
 
 class AlreadyProcessed(Exception):
     """The inbox row was finished by someone else meanwhile; nothing was written."""
-
-
-@dataclass(frozen=True, slots=True)
-class PendingInbox:
-    id: int
-    raw: bytes
-    fetched_at: datetime
-    account: str = ""
-    mailbox: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,10 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mailbot.adapters.store import PendingInbox
 from mailbot.core.classify import ClassifyPolicy, TextModel, classify, model_text
 from mailbot.core.parse import parse
 from mailbot.core.protect import Exposure, protect, screen
-from mailbot.domain import Classification, FaqLink, ParsedMail
+from mailbot.domain import Classification, FaqLink, ParsedMail, PendingInbox
 
 log = logging.getLogger(__name__)
 

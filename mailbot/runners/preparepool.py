@@ -27,7 +27,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailbot.adapters.store import PendingInbox
+from mailbot.domain import PendingInbox
 from mailbot.runners.prepare import PrepareConfig, Prepared, Preparer, Suggest, no_suggestions
 
 log = logging.getLogger(__name__)

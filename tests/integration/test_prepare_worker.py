@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from mailbot.adapters.knowledge import load_articles
 from mailbot.adapters.language import make_detector
 from mailbot.adapters.modelstore import load_model, read_metadata
-from mailbot.adapters.store import PendingInbox, Store
+from mailbot.adapters.store import Store
 from mailbot.adapters.tables import InboxMessage, Ticket
 from mailbot.adapters.templates import FileTemplates
 from mailbot.clock import FrozenClock
@@ -28,7 +28,7 @@ from mailbot.core.faq import FaqIndex
 from mailbot.core.parse import message_id_of
 from mailbot.core.render import Sender
 from mailbot.core.sla import ALWAYS_OPEN, SlaPolicy, Windows
-from mailbot.domain import FetchedMail
+from mailbot.domain import FetchedMail, PendingInbox
 from mailbot.resources import shipped
 from mailbot.runners.prepare import PrepareConfig, Preparer
 from mailbot.runners.preparepool import Offload, PreparePool, WorkerSpec
@@ -224,3 +224,26 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+# What the worker imports to unpickle its start-up call and batches, and to prepare them.
+WORKER_MODULES = (
+    "mailbot.runners.preparepool",
+    "mailbot.adapters.modelstore",
+    "mailbot.adapters.knowledge",
+    "mailbot.adapters.language",
+    "mailbot.core.faq",
+)
+HEAVY = ("sqlalchemy", "sqlmodel", "pydantic", "jinja2", "babel", "aioimaplib", "aiosmtplib")
+
+
+def test_the_worker_imports_nothing_it_does_not_use() -> None:
+    """Its memory counts against the daemon's: no database, templates or settings."""
+    code = (
+        f"import sys\nfor m in {WORKER_MODULES!r}: __import__(m)\n"
+        f"print(sorted({{n.split('.')[0] for n in sys.modules}} & set({HEAVY!r})))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "[]"
