@@ -53,6 +53,17 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingInbox:
+    """A received inbox row waiting to be processed."""
+
+    id: int
+    raw: bytes
+    fetched_at: datetime
+    account: str = ""
+    mailbox: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedMail:
     """What the pipeline needs from a message. Parsing is total: absent means empty."""
 

@@ -467,6 +467,15 @@ class TicketSettings(_Strict):
     max_message_bytes: int = Field(default=40 * 1024 * 1024, ge=1024)
 
 
+class ProcessingSettings(_Strict):
+    # 1: under load, parse/classify/FAQ of a batch run in one worker process (the second
+    # core) while the daemon stores the previous batch; 0: everything in the daemon's process.
+    workers: int = Field(default=1, ge=0, le=1)
+    # Smaller batches (a lone message at idle) are prepared in the daemon: quicker than the
+    # round trip, and the worker is only started once mail arrives this fast.
+    worker_min_batch: int = Field(default=16, ge=1)
+
+
 class LoggingSettings(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # "text": one readable line; "json": one object per line (ts, level, logger, message and,
@@ -505,6 +514,7 @@ class Settings(_Strict):
     agents: AgentSettings = AgentSettings()
     metrics: MetricsSettings = MetricsSettings()
     tickets: TicketSettings = TicketSettings()
+    processing: ProcessingSettings = ProcessingSettings()
     logging: LoggingSettings = LoggingSettings()
     security: SecuritySettings = SecuritySettings()
 

@@ -160,6 +160,11 @@ class ActiveModel:
             self._follow_pointer()
         return self._model
 
+    def directory(self) -> Path:
+        """Where the model now in use was loaded from (after following the pointer)."""
+        self()
+        return self._path
+
     def _follow_pointer(self) -> None:
         try:
             version, path = self._registry.active()

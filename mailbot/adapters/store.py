@@ -35,6 +35,7 @@ from mailbot.domain import (
     OutboxStatus,
     OutgoingMail,
     ParsedMail,
+    PendingInbox,
     Promise,
     TicketStatus,
     TicketView,
@@ -46,15 +47,6 @@ T = TypeVar("T")
 
 class AlreadyProcessed(Exception):
     """The inbox row was finished by someone else meanwhile; nothing was written."""
-
-
-@dataclass(frozen=True, slots=True)
-class PendingInbox:
-    id: int
-    raw: bytes
-    fetched_at: datetime
-    account: str = ""
-    mailbox: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,11 +208,12 @@ class Store:
             return new
 
     # --- processing ---------------------------------------------------------------------
-    def pending_inbox(self, limit: int) -> list[PendingInbox]:
+    def pending_inbox(self, limit: int, *, after: int = 0) -> list[PendingInbox]:
+        """The oldest `limit` received rows with an id above `after`."""
         with translate_db_errors(), self._session() as s:
             rows = s.exec(
                 select(InboxMessage)
-                .where(InboxMessage.status == InboxStatus.RECEIVED)
+                .where(InboxMessage.status == InboxStatus.RECEIVED, col(InboxMessage.id) > after)
                 .order_by(col(InboxMessage.id))
                 .limit(limit)
             ).all()

@@ -36,7 +36,9 @@ from mailbot.runners.escalate import EscalationConfig, Escalator
 from mailbot.runners.ingest import Ingestor
 from mailbot.runners.leases import LeaseKeeper, holder_gone, instance_name
 from mailbot.runners.outbox import OutboxSender
-from mailbot.runners.process import ProcessConfig, Processor, Suggest, no_suggestions
+from mailbot.runners.prepare import Suggest, no_suggestions
+from mailbot.runners.preparepool import Offload, PreparePool, WorkerSpec
+from mailbot.runners.process import ProcessConfig, Processor, prepare_config
 from mailbot.runners.supervise import (
     Health,
     Outage,
@@ -68,6 +70,7 @@ class App:
     smtp: SmtpSender
     clock: Clock = field(default_factory=SystemClock)
     leases: LeaseKeeper | None = None  # built from store and clock when not given
+    pool: PreparePool | None = None  # the worker process for the pure stages, if any
 
     def __post_init__(self) -> None:
         if self.leases is None:
@@ -88,11 +91,13 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
     store = Store(engine, ref_prefix=settings.tickets.ref_prefix)
     smtp = SmtpSender(settings.smtp)
     holder = instance_name()  # the same name on leases and outbox claims
+    pool = PreparePool(min_batch=settings.processing.worker_min_batch)
     return App(
         settings=settings,
         store=store,
         ingestors=[Ingestor(box, store, clock) for box in settings.effective_mailboxes()],
-        processor=build_processor(settings, store, clock),
+        processor=build_processor(settings, store, clock, pool),
+        pool=pool,
         outbox=OutboxSender(
             store, smtp, clock, holder=holder, gone=functools.partial(holder_gone, me=holder)
         ),
@@ -122,14 +127,20 @@ def build_faq(settings: Settings) -> Suggest:
     return index.suggest_many
 
 
-def build_processor(settings: Settings, store: Store, clock: Clock) -> Processor:
-    """Model, templates and policies from settings; on reload the running one is swapped."""
+def build_processor(
+    settings: Settings, store: Store, clock: Clock, pool: PreparePool | None = None
+) -> Processor:
+    """Model, templates and policies from settings; on reload the running one is swapped.
+    With a pool (and `processing.workers` = 1), big batches are prepared in its worker."""
     tax = settings.taxonomy
     registry = ModelRegistry(store, shipped_dir=settings.models_dir, state_dir=settings.state_dir)
     model = ActiveModel(registry, categories=tax.categories, urgencies=tax.urgencies, clock=clock)
     log.info("classifier model %s loaded", model().version)
-    mailboxes = settings.effective_mailboxes()
     sender = Sender(settings.smtp.from_address, settings.smtp.from_name, settings.smtp.reply_to)
+    config = process_config(settings, sender)
+    offload = None
+    if pool is not None and settings.processing.workers:
+        offload = Offload(pool, worker_spec(settings, config), model.directory)
     return Processor(
         store,
         suggest=build_faq(settings),
@@ -137,40 +148,61 @@ def build_processor(settings: Settings, store: Store, clock: Clock) -> Processor
         detect_language=make_detector(tax.languages),
         renderer=FileTemplates(settings.templates_dir, default_language=tax.default_language),
         archive=archive_from(settings.security),
-        config=ProcessConfig(
-            sender=sender,
-            official_domains=tuple(settings.security.official_domains),
-            incident_category=settings.security.phishing_category,
-            own_addresses=tuple({settings.smtp.from_address, *(box.username for box in mailboxes)}),
-            sla=settings.sla.policy(),
-            mailbox_windows={
-                (box.account, box.folder): Windows(dict(box.first_response_hours))
-                for box in mailboxes
-                if box.first_response_hours
-            },
-            language_zones=dict(settings.sla.language_timezones),
-            help_url=settings.replies.help_url,
-            agent_addresses=frozenset(a.lower() for a in settings.agents.addresses),
-            sent_mailboxes=frozenset(
-                (box.account, box.folder) for box in mailboxes if box.role == "sent"
-            ),
-            close_keywords=tuple(settings.agents.close_keywords),
-            warn_fraction=settings.escalation.warn_fraction,
-            classify_policy=ClassifyPolicy(
-                tuple(tax.languages),
-                tax.default_language,
-                rules=settings.classifier.compiled_rules(),
-                urgencies=tuple(tax.urgencies),
-            ),
-            ref_prefix=settings.tickets.ref_prefix,
-            triage_threshold=settings.classifier.triage_threshold,
-            max_acks_per_hour=settings.replies.max_acks_per_sender_per_hour,
-            status_answers_per_hour=settings.replies.status_answers_per_hour,
-            same_subject_window_hours=settings.tickets.same_subject_window_hours,
-            quarantine_noise=settings.replies.robots == "quarantine",
-            max_bytes=settings.tickets.max_message_bytes,
-        ),
+        config=config,
+        offload=offload,
         clock=clock,
+    )
+
+
+def process_config(settings: Settings, sender: Sender) -> ProcessConfig:
+    tax = settings.taxonomy
+    mailboxes = settings.effective_mailboxes()
+    return ProcessConfig(
+        sender=sender,
+        official_domains=tuple(settings.security.official_domains),
+        incident_category=settings.security.phishing_category,
+        own_addresses=tuple({settings.smtp.from_address, *(box.username for box in mailboxes)}),
+        sla=settings.sla.policy(),
+        mailbox_windows={
+            (box.account, box.folder): Windows(dict(box.first_response_hours))
+            for box in mailboxes
+            if box.first_response_hours
+        },
+        language_zones=dict(settings.sla.language_timezones),
+        help_url=settings.replies.help_url,
+        agent_addresses=frozenset(a.lower() for a in settings.agents.addresses),
+        sent_mailboxes=frozenset(
+            (box.account, box.folder) for box in mailboxes if box.role == "sent"
+        ),
+        close_keywords=tuple(settings.agents.close_keywords),
+        warn_fraction=settings.escalation.warn_fraction,
+        classify_policy=ClassifyPolicy(
+            tuple(tax.languages),
+            tax.default_language,
+            rules=settings.classifier.compiled_rules(),
+            urgencies=tuple(tax.urgencies),
+        ),
+        ref_prefix=settings.tickets.ref_prefix,
+        triage_threshold=settings.classifier.triage_threshold,
+        max_acks_per_hour=settings.replies.max_acks_per_sender_per_hour,
+        status_answers_per_hour=settings.replies.status_answers_per_hour,
+        same_subject_window_hours=settings.tickets.same_subject_window_hours,
+        quarantine_noise=settings.replies.robots == "quarantine",
+        max_bytes=settings.tickets.max_message_bytes,
+    )
+
+
+def worker_spec(settings: Settings, config: ProcessConfig) -> WorkerSpec:
+    """What the worker process needs to prepare batches exactly as this process would."""
+    tax, replies = settings.taxonomy, settings.replies
+    return WorkerSpec(
+        prepare=prepare_config(config),
+        languages=tuple(tax.languages),
+        categories=tuple(tax.categories),
+        urgencies=tuple(tax.urgencies),
+        faq_dir=settings.faq_dir if replies.faq and replies.faq_max else None,
+        faq_margin=replies.faq_margin,
+        faq_limit=replies.faq_max,
     )
 
 
@@ -286,6 +318,8 @@ async def run_forever(
     for ingestor in app.ingestors:
         await ingestor.reset()
     await app.smtp.close()
+    if app.pool is not None:
+        app.pool.close()
     await app.lease_keeper.release_all()
     if metrics is not None:
         metrics.close()
@@ -402,7 +436,7 @@ async def reload_app(
     log.info("SIGHUP: re-reading the configuration")
     try:
         new = await asyncio.to_thread(reload)
-        processor = await asyncio.to_thread(build_processor, new, app.store, app.clock)
+        processor = await asyncio.to_thread(build_processor, new, app.store, app.clock, app.pool)
     except MailbotError as exc:
         log.error("reload failed; still running with the previous configuration: %s", exc)
         return False

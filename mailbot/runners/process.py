@@ -13,7 +13,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -23,7 +23,6 @@ from mailbot.adapters.store import (
     NOTHING_FOUND,
     AlreadyProcessed,
     Batch,
-    PendingInbox,
     Protection,
     Renewal,
     Store,
@@ -31,11 +30,10 @@ from mailbot.adapters.store import (
 from mailbot.adapters.workflow import record_agent_reply
 from mailbot.clock import Clock
 from mailbot.core.autoreply import loop_verdict
-from mailbot.core.classify import ClassifyPolicy, TextModel, classify, model_text
+from mailbot.core.classify import ClassifyPolicy, TextModel
 from mailbot.core.correlate import candidate_ids, candidate_refs, correlate, ref_pattern
 from mailbot.core.decide import decide
-from mailbot.core.parse import parse
-from mailbot.core.protect import Exposure, protect, screen, template_for, urgency_for
+from mailbot.core.protect import Exposure, template_for, urgency_for
 from mailbot.core.render import AckExtras, Sender, TemplateRenderer, customer_zone, render_ack
 from mailbot.core.sla import SlaPolicy, Windows
 from mailbot.core.sla import promise as sla_promise
@@ -48,11 +46,20 @@ from mailbot.domain import (
     LoopVerdict,
     OutgoingMail,
     ParsedMail,
+    PendingInbox,
     Promise,
     ThreadMatch,
     TicketView,
 )
 from mailbot.errors import TemplateError, TransientError
+from mailbot.runners.prepare import (
+    PrepareConfig,
+    Prepared,
+    Preparer,
+    Suggest,
+    no_suggestions,
+)
+from mailbot.runners.preparepool import Offload
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +97,6 @@ class ProcessConfig:
     incident_category: str = "security_incident"
 
 
-def no_suggestions(queries: Sequence[tuple[str, str]]) -> list[tuple[FaqLink, ...]]:
-    return [() for _ in queries]
-
-
-# (text, language) pairs -> the knowledge-base links worth suggesting for each
-Suggest = Callable[[Sequence[tuple[str, str]]], list[tuple[FaqLink, ...]]]
-
-
 # A processing transaction is committed after this long: on SQLite it holds the one write
 # lock, which the ingest and outbox loops (marking acknowledgements sent) wait for.
 TRANSACTION_SECONDS = 0.01
@@ -105,6 +104,18 @@ TRANSACTION_SECONDS = 0.01
 
 def _nothing() -> None:
     pass
+
+
+def prepare_config(config: ProcessConfig) -> PrepareConfig:
+    """The part of the configuration the pure stages use."""
+    return PrepareConfig(
+        classify_policy=config.classify_policy,
+        max_bytes=config.max_bytes,
+        official_domains=config.official_domains,
+        incident_category=config.incident_category,
+        agent_addresses=config.agent_addresses,
+        sent_mailboxes=config.sent_mailboxes,
+    )
 
 
 @dataclass
@@ -119,34 +130,9 @@ class _Work:
     error: Exception | None = None  # raised when the message is handled: it is quarantined
     exposure: Exposure = field(default_factory=Exposure)  # secrets (redacted), lookalikes
 
-
-class _Predicted:
-    """The model, with the predictions for a batch's texts made in one call
-    (SklearnModel.predict_many: ~0.4 ms a text instead of ~2.4 ms one by one)."""
-
-    def __init__(self, model: TextModel, texts: list[str]) -> None:
-        self._model = model
-        self.version = model.version
-        self._known: dict[str, tuple[Mapping[str, float], Mapping[str, float]]] = {}
-        many = getattr(model, "predict_many", None)
-        if many is not None and texts:
-            try:
-                self._known = dict(zip(texts, many(texts), strict=True))
-            except Exception:  # one text may break the batch: predict one at a time then
-                log.exception("batch prediction failed; predicting one message at a time")
-
-    @property
-    def thresholds(self) -> Mapping[str, Mapping[str, float]]:
-        return self._model.thresholds
-
-    def predict(self, text: str) -> tuple[Mapping[str, float], Mapping[str, float]]:
-        known = self._known.get(text)
-        return known if known is not None else self._model.predict(text)
-
-    def explain(
-        self, text: str, labels: Mapping[str, str], k: int = 5
-    ) -> Mapping[str, Sequence[str]]:
-        return self._model.explain(text, labels, k)
+    @classmethod
+    def of(cls, row: PendingInbox, p: Prepared) -> _Work:
+        return cls(row, p.mail, p.agent, p.classification, p.faq, p.error, p.exposure)
 
 
 class Processor:
@@ -161,11 +147,14 @@ class Processor:
         clock: Clock,
         suggest: Suggest = no_suggestions,
         archive: Archive | None = None,
+        offload: Offload | None = None,
     ) -> None:
         self._store = store
-        self._suggest = suggest
         self._model = model
-        self._detect = detect_language
+        self._preparer = Preparer(
+            prepare_config(config), detect_language=detect_language, suggest=suggest
+        )
+        self._offload = offload
         self._renderer = renderer
         self._cfg = config
         self._clock = clock
@@ -187,20 +176,46 @@ class Processor:
         return await asyncio.to_thread(self._process_all, stop or threading.Event(), on_ack)
 
     def _process_all(self, stop: threading.Event, on_ack: Callable[[], None] | None) -> int:
+        """Batch after batch; under load the next batch is prepared (in the worker process)
+        while this one is stored."""
         done = 0
-        while not stop.is_set() and (rows := self._store.pending_inbox(self._cfg.batch)):
-            done += self._process_batch(rows, stop, on_ack or _nothing)
-            del rows
+        rows = self._store.pending_inbox(self._cfg.batch)
+        ready = self._start_preparing(rows)
+        while rows and not stop.is_set():
+            work = ready()
+            following = self._store.pending_inbox(self._cfg.batch, after=rows[-1].id)
+            ready = self._start_preparing(following)
+            done += self._store_batch(work, stop, on_ack or _nothing)
+            rows = following
+            del work
             release_free_memory()  # a batch's raw mail and matrices: back to the system
         return done
 
-    def _process_batch(
-        self, rows: list[PendingInbox], stop: threading.Event, on_ack: Callable[[], None]
+    def _start_preparing(self, rows: list[PendingInbox]) -> Callable[[], list[_Work]]:
+        """The batch's pure stages, started now; call the result for the prepared batch.
+        Small batches, or no worker, are prepared here (at once); a worker's failure too."""
+        offload = self._offload
+        future = offload.submit(rows) if offload is not None and rows else None
+        if future is None:
+            return functools.partial(self._prepare, rows)
+
+        def result() -> list[_Work]:
+            try:
+                prepared = future.result()
+            except Exception as exc:  # the worker died, or its result could not come back
+                assert offload is not None
+                offload.failed(exc)
+                return self._prepare(rows)
+            return [_Work.of(row, p) for row, p in zip(rows, prepared, strict=True)]
+
+        return result
+
+    def _store_batch(
+        self, work: list[_Work], stop: threading.Event, on_ack: Callable[[], None]
     ) -> int:
         """The pure stages for the whole batch first (one model call for all of it), then
         the database work in transactions of at most TRANSACTION_SECONDS, one SAVEPOINT per
         message. A crash or a database outage leaves the uncommitted rows "received"."""
-        work = self._prepare(rows)
         done = 0
         with self._store.batch() as tx:
             pending: list[tuple[int, str]] = []  # (inbox id, outcome) until committed
@@ -234,58 +249,8 @@ class Processor:
 
     def _prepare(self, rows: list[PendingInbox]) -> list[_Work]:
         """Parse, classify and look up FAQ answers for a batch: no database, one model call."""
-        work = [self._parsed(row) for row in rows]
-        model = self._model()
-        texts = [model_text(w.mail) for w in work if w.mail is not None]
-        model = _Predicted(model, texts)
-        for w in work:
-            if w.mail is not None and not w.agent:
-                try:
-                    w.classification = protect(
-                        classify(
-                            w.mail,
-                            model=model,
-                            detect_language=self._detect,
-                            policy=self._cfg.classify_policy,
-                        ),
-                        w.exposure,
-                        urgencies=self._cfg.classify_policy.urgencies,
-                        incident_category=self._cfg.incident_category,
-                    )
-                except Exception as exc:  # per item: this message is quarantined
-                    w.error = exc
-        self._add_suggestions([w for w in work if w.classification is not None])
-        return work
-
-    def _add_suggestions(self, work: list[_Work]) -> None:
-        """FAQ links for every classified message, in one call (one vectorisation)."""
-        queries = [
-            (model_text(w.mail), w.classification.language)
-            for w in work
-            if w.mail is not None and w.classification is not None
-        ]
-        try:
-            found = self._suggest(queries)
-        except Exception:  # one bad text must not cost the whole batch: one at a time
-            log.exception("FAQ suggestions failed for a batch; trying one message at a time")
-            found = []
-            for w, query in zip(work, queries, strict=True):
-                try:
-                    found.extend(self._suggest([query]))
-                except Exception as exc:  # per item: this message is quarantined
-                    w.error = exc
-                    found.append(())
-        for w, links in zip(work, found, strict=True):
-            w.faq = links
-
-    def _parsed(self, row: PendingInbox) -> _Work:
-        try:
-            parsed = parse(row.raw, max_bytes=self._cfg.max_bytes)
-            # Secrets are redacted before anything else sees the mail (core/protect.py).
-            mail, exposure = screen(parsed, self._cfg.official_domains)
-            return _Work(row, mail=mail, agent=self._from_agent(row, mail), exposure=exposure)
-        except Exception as exc:  # per item: this message is quarantined
-            return _Work(row, error=exc)
+        prepared = self._preparer.prepare(rows, self._model())
+        return [_Work.of(row, p) for row, p in zip(rows, prepared, strict=True)]
 
     def _process_item(self, item: _Work, tx: Batch) -> tuple[str | None, bool]:
         """One message to its final state inside `tx`: (outcome to log, ack queued)."""
@@ -519,13 +484,6 @@ class Processor:
             return None
         due = min(decision.promise.first_response_due, decision.promise.resolution_due)
         return received + self._cfg.warn_fraction * max(due - received, timedelta(0))
-
-    def _from_agent(self, row: PendingInbox, mail: ParsedMail) -> bool:
-        if (row.account, row.mailbox) in self._cfg.sent_mailboxes:
-            return True
-        sender = mail.from_address.lower()
-        domain = "@" + sender.rpartition("@")[2]
-        return sender in self._cfg.agent_addresses or domain in self._cfg.agent_addresses
 
     def _agent_mail(
         self,

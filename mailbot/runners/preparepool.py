@@ -1,0 +1,201 @@
+"""The pure stages (runners/prepare.py) in a worker process, so they use the second core.
+
+The daemon is one Python process: its event loop (IMAP, SMTP) and its processing thread share
+one GIL, so it uses one core however many the machine has. Parsing, classifying and matching
+FAQ articles need no database and no clock, so a batch of raw messages can go to a worker
+process while this process stores the previous batch. Under load that moves roughly a third
+of the CPU per message off the main process (see bench/README.md).
+
+The worker is started on the first batch big enough to be worth it (a lone message is quicker
+prepared here than pickled there and back), with "spawn" (the daemon has threads; fork would
+copy their locks). It loads the same model directory as the main process, and exits by itself
+when the main process is gone (a kill -9 must not leave it behind). Anything going wrong in it
+(it died, the model would not load, a result would not pickle) costs only that batch's
+offload: the batch is prepared here instead, and a new worker is tried a minute later.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailbot.domain import PendingInbox
+from mailbot.runners.prepare import PrepareConfig, Prepared, Preparer, Suggest, no_suggestions
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = 60.0  # seconds before a new worker is tried after one failed
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker needs to build its Preparer (picklable; compared on reload)."""
+
+    prepare: PrepareConfig
+    languages: tuple[str, ...]
+    categories: tuple[str, ...]
+    urgencies: tuple[str, ...]
+    faq_dir: Path | None = None  # None: no FAQ suggestions
+    faq_margin: float = 0.07
+    faq_limit: int = 3
+
+
+class Offload:
+    """A processor's way to the pool: its worker spec and where the active model lives."""
+
+    def __init__(self, pool: PreparePool, spec: WorkerSpec, model_dir: Callable[[], Path]) -> None:
+        self._pool = pool
+        self._spec = spec
+        self._model_dir = model_dir
+
+    def submit(self, rows: Sequence[PendingInbox]) -> Future[list[Prepared]] | None:
+        return self._pool.submit(self._spec, self._model_dir(), rows)
+
+    def failed(self, exc: BaseException) -> None:
+        self._pool.failed(exc)
+
+
+class PreparePool:
+    """At most one worker process; `submit` returns None when it cannot be used now."""
+
+    def __init__(self, *, min_batch: int = 16) -> None:
+        self.min_batch = min_batch
+        self.batches = 0  # sent to the worker so far
+        self._executor: ProcessPoolExecutor | None = None
+        self._spec: WorkerSpec | None = None
+        self._warm: Future[None] | None = None  # done when the worker has loaded the model
+        self._failed_at = -RETRY_AFTER
+        self._lock = threading.Lock()
+
+    def submit(
+        self, spec: WorkerSpec, model_dir: Path, rows: Sequence[PendingInbox]
+    ) -> Future[list[Prepared]] | None:
+        """The batch, sent to the worker; None: prepare it here (too small, or the worker is
+        still starting: its start-up, ~2-5 s, must not hold up the mail waiting now)."""
+        if len(rows) < self.min_batch:
+            return None
+        with self._lock:
+            if time.monotonic() - self._failed_at < RETRY_AFTER:
+                return None
+            try:
+                executor = self._running(spec, model_dir)
+                if self._warm is None or not self._warm.done():
+                    return None
+                self._warm.result()  # raises what went wrong in the start-up
+                future = executor.submit(_prepare_here, str(model_dir), list(rows))
+                self.batches += 1
+                return future
+            except Exception as exc:  # e.g. it cannot start, or broke since the last batch
+                self._failed_locked(exc)
+                return None
+
+    def warm_up(self, spec: WorkerSpec, model_dir: Path) -> Future[None]:
+        """Start the worker now; the future is done when it is ready for batches."""
+        with self._lock:
+            self._running(spec, model_dir)
+            assert self._warm is not None
+            return self._warm
+
+    def failed(self, exc: BaseException) -> None:
+        """A batch's result did not come back: drop this worker, try a new one later."""
+        with self._lock:
+            self._failed_locked(exc)
+
+    def _failed_locked(self, exc: BaseException) -> None:
+        log.warning("prepare worker unusable (%s: %s); preparing here", type(exc).__name__, exc)
+        self._failed_at = time.monotonic()
+        self._stop_locked()
+
+    def _running(self, spec: WorkerSpec, model_dir: Path) -> ProcessPoolExecutor:
+        if self._executor is not None and spec != self._spec:
+            self._stop_locked()  # a reload changed what the worker must know
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(spec, os.getpid()),
+            )
+            self._spec = spec
+            self._warm = self._executor.submit(_load_model, str(model_dir))
+            log.info("prepare worker starting")
+        return self._executor
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop_locked()
+
+    def _stop_locked(self) -> None:
+        executor, self._executor, self._spec, self._warm = self._executor, None, None, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+# --- in the worker process -------------------------------------------------------------------
+
+_preparer: Preparer | None = None
+_spec: WorkerSpec | None = None
+_model: tuple[str, object] | None = None  # (directory, model) last loaded
+
+
+def _start_worker(spec: WorkerSpec, parent: int) -> None:
+    global _preparer, _spec
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    from mailbot.adapters.language import make_detector
+
+    _spec = spec
+    _preparer = Preparer(
+        spec.prepare, detect_language=make_detector(spec.languages), suggest=_faq(spec)
+    )
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent died (kill -9) is re-parented; it then has nothing to do."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _faq(spec: WorkerSpec) -> Suggest:
+    if spec.faq_dir is None:
+        return no_suggestions
+    from mailbot.adapters.knowledge import load_articles
+    from mailbot.core.faq import FaqIndex, FaqPolicy
+
+    articles = load_articles(spec.faq_dir)
+    if not articles:
+        return no_suggestions
+    return FaqIndex(articles, FaqPolicy(margin=spec.faq_margin, limit=spec.faq_limit)).suggest_many
+
+
+def _prepare_here(model_dir: str, rows: list[PendingInbox]) -> list[Prepared]:
+    assert _preparer is not None and _spec is not None, "worker not initialised"
+    return _preparer.prepare(rows, _model_from(model_dir, _spec))  # type: ignore[arg-type]
+
+
+def _load_model(model_dir: str) -> None:
+    assert _spec is not None, "worker not initialised"
+    _model_from(model_dir, _spec)
+
+
+def _model_from(model_dir: str, spec: WorkerSpec) -> object:
+    """The model in `model_dir`, loaded once (the main process checked it before using it)."""
+    global _model
+    if _model is None or _model[0] != model_dir:
+        from mailbot.adapters.modelstore import load_model
+
+        _model = None  # the old one is freed before the new one is loaded
+        _model = (
+            model_dir,
+            load_model(Path(model_dir), categories=spec.categories, urgencies=spec.urgencies),
+        )
+    return _model[1]
