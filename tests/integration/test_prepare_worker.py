@@ -234,7 +234,18 @@ WORKER_MODULES = (
     "mailbot.adapters.language",
     "mailbot.core.faq",
 )
-HEAVY = ("sqlalchemy", "sqlmodel", "pydantic", "jinja2", "babel", "aioimaplib", "aiosmtplib")
+HEAVY = (
+    "sqlalchemy",
+    "sqlmodel",
+    "pydantic",
+    "jinja2",
+    "babel",
+    "aioimaplib",
+    "aiosmtplib",
+    "sklearn",
+    "scipy",
+    "skops",
+)
 
 
 def test_the_worker_imports_nothing_it_does_not_use() -> None:

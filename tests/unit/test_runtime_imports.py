@@ -22,7 +22,7 @@ model = app.processor._model()
 text = "Deposit not credited\\nI sent 0.5 ETH two hours ago, txid 0xab12"
 cats, urgs = model.predict(text)
 model.explain(text, {"category": max(cats, key=cats.get), "urgency": "high"})
-links = app.processor._suggest([(text, "en")])
+links = app.processor._preparer._suggest([(text, "en")])
 heavy = sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[2:]))
 print(type(model).__name__, len(links), "heavy:", ",".join(heavy) or "none")
 """
