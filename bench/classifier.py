@@ -24,12 +24,12 @@ from sklearn.metrics import f1_score, recall_score
 from mailbot.adapters.language import make_detector
 from mailbot.adapters.modelstore import Model, load_model
 from mailbot.core.classify import decide_label
-from mailbot.core.rules import compile_rule, raise_urgency
+from mailbot.core.rules import raise_urgency
 from mailbot.settings import (
     DEFAULT_CATEGORIES,
     DEFAULT_LANGUAGES,
     DEFAULT_URGENCIES,
-    DEFAULT_URGENCY_RULES,
+    ClassifierSettings,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def main() -> int:
     cats = [c for c, _ in predicted]
     urgs = [u for _, u in predicted]
     # What the daemon stores: the model's urgency raised by the shipped default rules.
-    rules = [compile_rule(r["name"], r["urgency"], r["patterns"]) for r in DEFAULT_URGENCY_RULES]
+    rules = ClassifierSettings().compiled_rules()  # with their negation cues
     ruled = [
         raise_urgency(t, u, rules, DEFAULT_URGENCIES)[0] for t, u in zip(texts, urgs, strict=True)
     ]
