@@ -306,8 +306,16 @@ def _boundary(text: bytes) -> str:
     return found
 
 
-@functools.lru_cache(maxsize=256)  # the fixed headers (and the parts') are the same each time
 def _fold(name: str, value: str) -> bytes:
+    """An ASCII header line as compat32 folds it. One that fits in 78 characters stays as it
+    is (Header.encode changes nothing then: tests/unit/test_render_bytes.py)."""
+    if len(name) + 2 + len(value) <= 78:
+        return f"{name}: {value}\r\n".encode("ascii")
+    return _fold_long(name, value)
+
+
+@functools.lru_cache(maxsize=256)  # the fixed headers (and the parts') are the same each time
+def _fold_long(name: str, value: str) -> bytes:
     return _WIRE.fold_binary(name, value)
 
 

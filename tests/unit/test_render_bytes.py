@@ -79,6 +79,15 @@ def test_same_bytes_when_the_boundary_is_in_the_text() -> None:
     same(ACK_HEADERS, clash, clash, 5)
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    name=st.sampled_from(["To", "Date", "Message-ID", "In-Reply-To", "References", "Subject"]),
+    value=st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=90),
+)
+def test_short_ascii_header_lines_are_folded_as_compat32_does(name: str, value: str) -> None:
+    same([(name, value)], "text", "<p>html</p>", 1)
+
+
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
 _header = st.text(
     st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), max_size=200
