@@ -29,6 +29,7 @@ OUTBOX = _t(Outbox)
 AUDIT = _t(AuditEvent)
 INBOX = _t(InboxMessage)
 
+INSERT_INBOX = INBOX.insert()
 INSERT_TICKET = TICKETS.insert()
 SET_TICKET_REF = (
     TICKETS.update().where(TICKETS.c.id == bindparam("p_id")).values(ref=bindparam("p_ref"))
