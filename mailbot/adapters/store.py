@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
+from mailbot.adapters import statements as sql
 from mailbot.adapters.tables import (
     AuditEvent,
     InboxMessage,
@@ -624,29 +625,34 @@ def _archive_one(
         # kept and the difference is stated, so an operator can check and replay.
         same = "identical bytes" if first_copy[1] == sha else "different bytes"
         reason = f"same Message-ID as inbox #{first} ({same})"
-    row = InboxMessage(
-        account=mail.account,
-        mailbox=mail.mailbox,
-        uidvalidity=mail.uidvalidity,
-        uid=mail.uid,
-        dedupe_key=None if first else key,
-        message_id=message_id,
-        raw_sha256=sha,
-        raw=mail.raw,
-        size=len(mail.raw),
-        status=InboxStatus.DUPLICATE if first else InboxStatus.RECEIVED,
-        reason=reason,
-        duplicate_of=first,
-        fetched_at=now,
-        processed_at=now if first else None,
+    # A Core insert: the ORM's unit of work and a flush per row cost more than the INSERT.
+    inserted = s.connection().execute(
+        sql.INSERT_INBOX,
+        {
+            "account": mail.account,
+            "mailbox": mail.mailbox,
+            "uidvalidity": mail.uidvalidity,
+            "uid": mail.uid,
+            "dedupe_key": None if first else key,
+            "message_id": message_id,
+            "raw_sha256": sha,
+            "raw": mail.raw,
+            "raw_state": "",
+            "size": len(mail.raw),
+            "status": InboxStatus.DUPLICATE if first else InboxStatus.RECEIVED,
+            "reason": reason,
+            "duplicate_of": first,
+            "ticket_id": None,
+            "fetched_at": now,
+            "processed_at": now if first else None,
+        },
     )
-    s.add(row)
-    s.flush()
     known.uids.add((mail.uidvalidity, mail.uid))
     if first:
         return 0
-    assert row.id is not None
-    known.keys[key] = (row.id, sha)
+    primary_key = inserted.inserted_primary_key
+    assert primary_key is not None
+    known.keys[key] = (int(primary_key[0]), sha)
     return 1
 
 
@@ -772,22 +778,19 @@ def _finish_inbox(
     now: datetime,
     sealed: tuple[bytes, str] | None = None,
 ) -> None:
-    # FOR UPDATE: of two instances finishing the same row, the second waits, then sees it done.
-    # Only the status is read: loading the row would load its raw bytes too.
-    status = s.exec(
-        select(InboxMessage.status).where(InboxMessage.id == inbox_id).with_for_update()
-    ).first()
-    if status is None:
-        raise LookupError(f"inbox row {inbox_id} vanished")
-    if status != InboxStatus.RECEIVED:
+    # One conditional UPDATE (see statements.FINISH_INBOX), not a SELECT ... FOR UPDATE and
+    # an UPDATE; the status is read only when it changed nothing.
+    conn = s.connection()
+    finished = conn.execute(
+        sql.FINISH_INBOX, {"p_id": inbox_id, "p_ticket_id": ticket_id, "p_at": now}
+    )
+    if finished.rowcount != 1:
+        status = conn.execute(sql.INBOX_STATUS, {"p_id": inbox_id}).scalar_one_or_none()
+        if status is None:
+            raise LookupError(f"inbox row {inbox_id} vanished")
         # Another process got there first: roll back rather than make a second ticket/ack.
         raise AlreadyProcessed(f"inbox row {inbox_id} is already {status}")
     table = InboxMessage.__table__  # type: ignore[attr-defined]
-    s.connection().execute(
-        table.update()
-        .where(table.c.id == inbox_id)
-        .values(status=InboxStatus.PROCESSED, ticket_id=ticket_id, processed_at=now)
-    )
     if sealed is not None:  # it held a secret: the plain bytes go in the same transaction
         s.connection().execute(
             table.update().where(table.c.id == inbox_id).values(raw=sealed[0], raw_state=sealed[1])
@@ -1004,19 +1007,14 @@ class Batch:
 def _thread_lookup(
     s: Session, message_ids: Sequence[str], refs: Sequence[str]
 ) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
+    conn = s.connection()
     by_id: dict[str, int] = {}
     if message_ids:
-        for mid, tid in s.exec(
-            select(TicketMessage.message_id, TicketMessage.ticket_id).where(
-                col(TicketMessage.message_id).in_(message_ids)
-            )
-        ):
+        for mid, tid in conn.execute(sql.TICKETS_BY_MESSAGE_ID, {"p_ids": list(message_ids)}):
             by_id[mid] = tid
     by_ref: dict[str, tuple[int, str]] = {}
     if refs:
-        for ref, ticket_id, customer in s.exec(
-            select(Ticket.ref, Ticket.id, Ticket.customer_address).where(col(Ticket.ref).in_(refs))
-        ):
+        for ref, ticket_id, customer in conn.execute(sql.TICKETS_BY_REF, {"p_refs": list(refs)}):
             by_ref[ref] = (ticket_id or 0, customer)
     return by_id, by_ref
 
@@ -1024,27 +1022,18 @@ def _thread_lookup(
 def _recent_tickets_from(
     s: Session, address: str, since: datetime, limit: int
 ) -> list[tuple[int, str]]:
-    rows = s.exec(
-        select(Ticket.id, Ticket.subject)
-        .where(Ticket.customer_address == address.lower(), Ticket.received_at >= since)
-        .order_by(col(Ticket.id).desc())
-        .limit(limit)
-    ).all()
+    rows = s.connection().execute(
+        sql.RECENT_TICKETS_FROM,
+        {"p_address": address.lower(), "p_since": since, "p_limit": limit},
+    )
     return [(tid or 0, subject) for tid, subject in rows]
 
 
 def _recent_acks_to(s: Session, address: str, since: datetime) -> int:
-    return int(
-        s.exec(
-            select(func.count())
-            .select_from(Outbox)
-            .where(
-                Outbox.kind == "ack",
-                Outbox.recipients == address.lower(),
-                Outbox.created_at >= since,
-            )
-        ).one()
+    found = s.connection().execute(
+        sql.RECENT_ACKS_TO, {"p_address": address.lower(), "p_since": since}
     )
+    return int(found.scalar_one())
 
 
 def _open_ticket(
@@ -1076,68 +1065,63 @@ def _open_ticket(
         received_at=received,
         first_response_due=d.promise.first_response_due,
     )
-    tickets = _table(Ticket)
     inserted = conn.execute(
-        tickets.insert().values(
-            ref=view.ref,
-            customer_address=view.customer_address,
-            customer_name=view.customer_name,
-            subject=view.subject,
-            category=view.category,
-            urgency=view.urgency,
-            language=view.language,
-            status=TicketStatus.OPEN,
-            needs_triage=needs_triage,
-            confidence=c.confidence,
-            model_version=c.model_version,
-            explanation=_explanation(c, d),
-            received_at=received,
-            first_response_due=view.first_response_due,
-            resolution_due=d.promise.resolution_due,
-            created_at=now,
-            next_escalation_at=first_check or received,
-            exposed=",".join(protection.exposed),
-            lookalikes=",".join(protection.lookalikes),
-        )
+        sql.INSERT_TICKET,
+        {
+            "ref": view.ref,
+            "customer_address": view.customer_address,
+            "customer_name": view.customer_name,
+            "subject": view.subject,
+            "category": view.category,
+            "urgency": view.urgency,
+            "language": view.language,
+            "status": TicketStatus.OPEN,
+            "needs_triage": needs_triage,
+            "confidence": c.confidence,
+            "model_version": c.model_version,
+            "explanation": _explanation(c, d),
+            "received_at": received,
+            "first_response_due": view.first_response_due,
+            "resolution_due": d.promise.resolution_due,
+            "created_at": now,
+            "next_escalation_at": first_check or received,
+            "exposed": ",".join(protection.exposed),
+            "lookalikes": ",".join(protection.lookalikes),
+        },
     )
     key = inserted.inserted_primary_key
     assert key is not None
     ticket_id = int(key[0])
     view = dataclasses.replace(view, ref=f"{ref_prefix}-{ticket_id:06d}")
-    conn.execute(tickets.update().where(tickets.c.id == ticket_id).values(ref=view.ref))
-    messages = _table(TicketMessage)
-    conn.execute(messages.insert().values(_message_values(ticket_id, inbox_id, mail, now)))
+    conn.execute(sql.SET_TICKET_REF, {"p_id": ticket_id, "p_ref": view.ref})
+    conn.execute(sql.INSERT_MESSAGE, _message_values(ticket_id, inbox_id, mail, now))
     if render_ack is not None:
         out = render_ack(view)
-        conn.execute(_table(Outbox).insert().values(_outbox_values(ticket_id, "ack", 1, out, now)))
+        conn.execute(sql.INSERT_OUTBOX, _outbox_values(ticket_id, "ack", 1, out, now))
         # Our own Message-ID joins the thread index, so a reply to the ack finds the ticket.
         conn.execute(
-            messages.insert().values(
-                ticket_id=ticket_id,
-                direction="out",
-                kind="ack",
-                message_id=out.message_id,
-                from_address=out.sender,
-                created_at=now,
-            )
+            sql.INSERT_MESSAGE,
+            {
+                "ticket_id": ticket_id,
+                "direction": "out",
+                "kind": "ack",
+                "message_id": out.message_id,
+                "from_address": out.sender,
+                "created_at": now,
+            },
         )
     _finish_inbox(s, inbox_id, ticket_id, now, protection.sealed)
     conn.execute(
-        _table(AuditEvent)
-        .insert()
-        .values(
-            at=now,
-            kind="ticket_opened",
-            ticket_id=ticket_id,
-            inbox_id=inbox_id,
-            detail=json.dumps({"reasons": list(d.reasons)}, ensure_ascii=False),
-        )
+        sql.INSERT_AUDIT,
+        {
+            "at": now,
+            "kind": "ticket_opened",
+            "ticket_id": ticket_id,
+            "inbox_id": inbox_id,
+            "detail": json.dumps({"reasons": list(d.reasons)}, ensure_ascii=False),
+        },
     )
     return view.ref
-
-
-def _table(model: type[Any]) -> Any:
-    return model.__table__
 
 
 def _message_values(
