@@ -406,6 +406,18 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return values["VmRSS"], values["VmHWM"]
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size of a process and its descendants in MB: each shared page counts
+    once across them (split between its sharers), so the sum is what they cost together."""
+    total = 0.0
+    for member in tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) / 1024
+    return total
+
+
 def tree(pid: int) -> list[int]:
     """`pid` and all its live descendants."""
     children: dict[int, list[int]] = {}
@@ -864,7 +876,7 @@ def rss(total: int, batch: int, work: Path) -> dict[str, Any]:
     with servers(work) as (dovecot, receiver):
         config = write_config(work, dovecot, receiver)
         log = work / "daemon.log"
-        samples: list[tuple[float, int, float]] = []  # (seconds, acks so far, VmRSS MB)
+        samples: list[tuple[float, int, float, float]] = []  # (s, acks, RSS MB, PSS MB)
         with daemon(config, log) as proc:
             started = time.perf_counter()
             wait_log(log, "mailbot running")
@@ -901,16 +913,16 @@ def _sample_rss(
     pid: int,
     receiver: Receiver,
     started: float,
-    out: list[tuple[float, int, float]],
+    out: list[tuple[float, int, float, float]],
     stop: threading.Event,
 ) -> None:
     while not stop.wait(1.0):
         with contextlib.suppress(OSError):
-            out.append((time.perf_counter() - started, receiver.count, rss_mb(pid)[0]))
+            out.append((time.perf_counter() - started, receiver.count, rss_mb(pid)[0], pss_mb(pid)))
 
 
 def _rss_summary(
-    samples: list[tuple[float, int, float]],
+    samples: list[tuple[float, int, float, float]],
     total: int,
     expected: int,
     received: int,
@@ -921,7 +933,7 @@ def _rss_summary(
     def at(fraction: float) -> float:
         """RSS at the first sample after `fraction` of the acknowledgements arrived."""
         goal = fraction * expected
-        return next((r for _, acks, r in samples if acks >= goal), samples[-1][2])
+        return next((r for _, acks, r, _ in samples if acks >= goal), samples[-1][2])
 
     marks = {f"rss_at_{int(f * 100)}pct_mb": round(at(f), 1) for f in (0.2, 0.4, 0.6, 0.8, 1.0)}
     rates = _rates_by_fifth(samples, expected)
@@ -933,22 +945,26 @@ def _rss_summary(
         "elapsed_s": round(elapsed, 1),
         "msgs_per_s": round(total / elapsed, 1),
         "rss_start_mb": round(samples[0][2], 1),
-        "rss_peak_mb": round(max(r for _, _, r in samples), 1),
+        "rss_peak_mb": round(max(s[2] for s in samples), 1),
+        "rss_median_mb": round(statistics.median(s[2] for s in samples), 1),
         "vm_hwm_mb": round(hwm, 1),
         "rss_end_mb": round(samples[-1][2], 1),
+        "pss_start_mb": round(samples[0][3], 1),
+        "pss_median_mb": round(statistics.median(s[3] for s in samples), 1),
+        "pss_peak_mb": round(max(s[3] for s in samples), 1),
         **marks,
         "acks_per_s_by_fifth": rates,
-        "samples": [(round(t, 1), a, round(r, 1)) for t, a, r in samples],
+        "samples": [(round(t, 1), a, round(r, 1), round(p, 1)) for t, a, r, p in samples],
     }
 
 
-def _rates_by_fifth(samples: list[tuple[float, int, float]], expected: int) -> list[float]:
+def _rates_by_fifth(samples: list[tuple[float, int, float, float]], expected: int) -> list[float]:
     """Acknowledgements per second in each fifth of the run: does it slow down as the database
     grows?"""
     rates = []
     for k in range(5):
         lo, hi = k * expected / 5, (k + 1) * expected / 5
-        inside = [(t, a) for t, a, _ in samples if lo <= a <= hi]
+        inside = [(s[0], s[1]) for s in samples if lo <= s[1] <= hi]
         if len(inside) >= 2 and inside[-1][0] > inside[0][0]:
             rates.append(round((inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0]), 1))
     return rates
@@ -990,6 +1006,10 @@ def print_report(result: dict[str, Any]) -> None:
             f"start {mem['rss_start_mb']} MB, peak {mem['rss_peak_mb']} MB, end "
             f"{mem['rss_end_mb']} MB; at {marks} MB"
         )
+        print(
+            f"PSS (shared pages counted once): start {mem['pss_start_mb']} MB, median "
+            f"{mem['pss_median_mb']} MB, peak {mem['pss_peak_mb']} MB"
+        )
         print(f"acks/s in each fifth of the run: {mem['acks_per_s_by_fifth']}")
 
 
@@ -1019,9 +1039,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=None, help="latency samples (default 50)")
     p.add_argument("--rss-total", type=int, default=None, help="messages for RSS (50000)")
     p.add_argument("--profile", action="store_true", help="cProfile the in-process runs")
-    p.add_argument(
-        "--workers", type=int, default=1, help="[processing] workers: 1 (default) or 0"
-    )
+    p.add_argument("--workers", type=int, default=1, help="[processing] workers: 1 (default) or 0")
     p.add_argument(
         "--switch-interval",
         type=float,
