@@ -5,7 +5,11 @@ A crash inside that window is the only way an acknowledgement goes out twice. Th
 acknowledgements through the real OutboxSender into a real aiosmtpd receiver, with the real
 SQLite store (WAL, synchronous=FULL), and prints the distribution of the window.
 
-    .venv/bin/python bench/outbox_window.py [N] [CONNECTIONS]     # default 500, smtp.connections
+    .venv/bin/python bench/outbox_window.py [N] [CONNECTIONS] [DELAY_MS]
+
+N acknowledgements (default 500) over CONNECTIONS (default: smtp.connections' default);
+DELAY_MS > 0 makes the receiver answer MAIL, RCPT and the final dot that much later, like a
+server across a network.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from aiosmtpd.controller import Controller
 
 from mailbot.adapters.db import make_engine, migrate
 from mailbot.adapters.smtp import SmtpConnection, SmtpSender
@@ -69,6 +75,44 @@ class TimedStore(Store):
         self.committed[outbox_id] = time.perf_counter()
 
 
+class DistantReceiver(SmtpReceiver):
+    """The harness's receiver, answering MAIL, RCPT and the final dot `delay` s late: a
+    stand-in for a server across a network (the 354 to DATA and EHLO come at once)."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler:
+            async def handle_MAIL(
+                self, server: Any, session: Any, envelope: Any, address: str, options: Any
+            ) -> str:
+                await asyncio.sleep(receiver.delay)
+                envelope.mail_from = address
+                envelope.mail_options.extend(options)
+                return "250 OK"
+
+            async def handle_RCPT(
+                self, server: Any, session: Any, envelope: Any, address: str, options: Any
+            ) -> str:
+                await asyncio.sleep(receiver.delay)
+                envelope.rcpt_tos.append(address)
+                envelope.rcpt_options.extend(options)
+                return "250 OK"
+
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                await asyncio.sleep(receiver.delay)
+                return receiver._accept(envelope)
+
+        self._controller = Controller(
+            Handler(), hostname=self.host, port=self.port, server_hostname="smtp.mailbot.test"
+        )
+        self._controller.start()
+
+
 def queue(store: Store, n: int) -> None:
     seed_tickets(store, [customer_raw(i) for i in range(n)], now=datetime.now(UTC))
 
@@ -76,7 +120,9 @@ def queue(store: Store, n: int) -> None:
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     extra = {"connections": int(sys.argv[2])} if len(sys.argv) > 2 else {}
-    with tempfile.TemporaryDirectory() as tmp, SmtpReceiver() as receiver:
+    delay = float(sys.argv[3]) / 1000 if len(sys.argv) > 3 else 0.0
+    receiver = DistantReceiver(delay) if delay else SmtpReceiver()
+    with tempfile.TemporaryDirectory() as tmp, receiver:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         migrate(engine)
         store = TimedStore(engine)
@@ -101,6 +147,7 @@ def main() -> int:
     result: dict[str, Any] = {
         "messages": n,
         "connections": settings.connections,
+        "reply_delay_ms": delay * 1000,
         "throughput_per_s": round(n / elapsed, 1),
         "window_ms_mean": round(statistics.mean(windows), 3),
         "window_ms_p50": round(statistics.median(windows), 3),
