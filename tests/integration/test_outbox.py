@@ -13,9 +13,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 
-from mailbot.adapters.smtp import SmtpSender
+from mailbot.adapters.smtp import SmtpSender, data_block
 from mailbot.adapters.store import Store
 from mailbot.clock import FrozenClock
+from mailbot.domain import OutgoingMail
 from mailbot.runners.outbox import OutboxSender
 from mailbot.settings import SmtpSettings
 from mailbot.testing.seed import customer_raw, seed_tickets
@@ -211,3 +212,27 @@ def test_a_refused_extra_connection_leaves_the_rows_to_the_others(
     assert attempts == [1] * 12  # none was marked for a retry
     refused = [r for r in caplog.records if "refused, sending over the others" in r.getMessage()]
     assert len(refused) == 2
+
+
+def test_the_body_arrives_as_written_dots_and_line_endings_included() -> None:
+    raw = b"Subject: dots\n\n.leading dot\r\n..two\rlone CR\nlast line without newline"
+    with SmtpReceiver() as receiver:
+
+        async def go() -> None:
+            connection = sender_for(receiver.port).connections[0]
+            try:
+                await connection.send(
+                    OutgoingMail("<d@x>", "support@example.test", ("c@customer.test",), raw)
+                )
+            finally:
+                await connection.close()
+
+        asyncio.run(go())
+        (got,) = receiver.messages
+    assert data_block(raw) == (
+        b"Subject: dots\r\n\r\n..leading dot\r\n...two\r\nlone CR\r\n"
+        b"last line without newline\r\n.\r\n"
+    )
+    assert got.data == (
+        b"Subject: dots\r\n\r\n.leading dot\r\n..two\r\nlone CR\r\nlast line without newline\r\n"
+    )
