@@ -355,11 +355,13 @@ def servers(work: Path) -> Iterator[tuple[Dovecot, Receiver]]:
 
 
 WORKERS = 1  # [processing] workers of the daemon under test (--workers)
+SMTP_EXTRA: list[str] = []  # experiment: extra [smtp] lines (--smtp-connections)
 
 
 def write_config(work: Path, dovecot: Dovecot, receiver: Receiver) -> Path:
     """Like tests/conftest.py's write_config, with the daemon's defaults (IDLE, poll 30 s)."""
     path = work / "mailbot.toml"
+    smtp_extra = "".join(f"{line}\n" for line in SMTP_EXTRA)
     path.write_text(
         f"""
 [imap]
@@ -374,7 +376,7 @@ port = {receiver.port}
 tls = "none"
 from_address = "{SUPPORT}"
 from_name = "Example Exchange Support"
-
+{smtp_extra}
 [paths]
 state_dir = "{work / "state"}"
 
@@ -659,7 +661,8 @@ PATCHES: list[tuple[str, str, str, bool]] = [
     ("process: other", "mailbot.runners.process:Processor", "_process_item", False),
     ("process: other", "mailbot.runners.process:Processor", "_prepare", False),
     ("outbox: read due (db)", "mailbot.adapters.store:Store", "due_outbox", False),
-    ("send (SMTP)", "mailbot.adapters.smtp:SmtpSender", "send", True),
+    ("send: MAIL, RCPT, DATA (SMTP)", "mailbot.adapters.smtp:SmtpConnection", "begin", True),
+    ("send: body, 250 (SMTP)", "mailbot.adapters.smtp:SmtpConnection", "finish", True),
     ("mark sent (db)", "mailbot.adapters.store:Store", "mark_sent", False),
     ("escalation scan", "mailbot.runners.escalate:Escalator", "_scan", False),
 ]
@@ -1046,6 +1049,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=None,
         help="experiment: sys.setswitchinterval() for the in-process runs (default 0.005)",
     )
+    p.add_argument(
+        "--smtp-connections",
+        type=int,
+        default=None,
+        help="experiment: smtp.connections for the daemon (default: the daemon's default)",
+    )
     p.add_argument("--out", default=None, help="JSON file (default bench/results/e2e.json)")
     return p.parse_args(argv)
 
@@ -1054,6 +1063,8 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     global WORKERS
     WORKERS = args.workers
+    if args.smtp_connections is not None:
+        SMTP_EXTRA.append(f"connections = {args.smtp_connections}")
     sizes = [int(s) for s in (args.sizes or ("200" if args.quick else "1000,10000")).split(",")]
     modes = args.modes or ("inproc" if args.quick else "daemon,inproc")
     samples = args.samples or (10 if args.quick else 50)

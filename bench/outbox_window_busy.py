@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mailbot.adapters.smtp import SmtpSender
-from mailbot.domain import OutgoingMail
+from mailbot.adapters.smtp import SmtpConnection
 from mailbot.runners.outbox import OutboxSender
 
 HERE = Path(__file__).resolve().parent
@@ -28,21 +27,31 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     n = sys.argv[1] if len(sys.argv) > 1 else "1000"
-    accepted: dict[str, float] = {}
+    last_250 = [0.0]  # one message at a time is between its 250 and its commit
     windows: list[float] = []
-    send, tagged = SmtpSender.send, OutboxSender._send_tagged
+    finish, mark_sent = SmtpConnection.finish, OutboxSender._mark_sent
 
-    async def timed_send(self: SmtpSender, mail: OutgoingMail) -> None:
-        await send(self, mail)
-        accepted[mail.message_id] = time.perf_counter()
+    async def timed_finish(self: SmtpConnection) -> None:
+        await finish(self)
+        last_250[0] = time.perf_counter()
 
-    async def timed_tagged(self: OutboxSender, row: Any, result: Any) -> None:
-        await tagged(self, row, result)
-        if row.message_id in accepted:
-            windows.append(time.perf_counter() - accepted.pop(row.message_id))
+    async def timed_mark_sent(self: OutboxSender, outbox_id: int) -> None:
+        await mark_sent(self, outbox_id)
+        windows.append(time.perf_counter() - last_250[0])
 
-    SmtpSender.send = timed_send  # type: ignore[method-assign]
-    OutboxSender._send_tagged = timed_tagged  # type: ignore[method-assign]
+    held: list[float] = []  # the commit section (final dot -> outcome committed), serial
+    commit_section = OutboxSender._finish
+
+    async def timed_commit_section(self: OutboxSender, *args: Any) -> bool:
+        start = time.perf_counter()
+        try:
+            return await commit_section(self, *args)
+        finally:
+            held.append(time.perf_counter() - start)
+
+    SmtpConnection.finish = timed_finish  # type: ignore[method-assign]
+    OutboxSender._mark_sent = timed_mark_sent  # type: ignore[method-assign]
+    OutboxSender._finish = timed_commit_section  # type: ignore[method-assign,assignment]
     out = HERE / "results" / "outbox-window-busy.json"
     sys.argv = ["e2e.py", "--only", "throughput", "--sizes", n, "--modes", "inproc"]
     sys.argv += ["--out", str(out)]
@@ -51,21 +60,27 @@ def main() -> int:
     except SystemExit:
         pass
     finally:
-        SmtpSender.send = send  # type: ignore[method-assign]
-        OutboxSender._send_tagged = tagged  # type: ignore[method-assign]
+        SmtpConnection.finish = finish  # type: ignore[method-assign]
+        OutboxSender._mark_sent = mark_sent  # type: ignore[method-assign]
+        OutboxSender._finish = commit_section  # type: ignore[method-assign]
     if not windows:
         print("no acknowledgement was sent")
         return 1
-    w = sorted(windows)
+    print(f"window while busy over {len(windows)} acks: {_summary(windows)}")
+    print(f"commit section (serial: final dot to outcome committed): {_summary(held)}")
+    return 0
+
+
+def _summary(values: list[float]) -> str:
+    w = sorted(values)
 
     def q(p: float) -> float:
         return w[min(len(w) - 1, int(len(w) * p))] * 1000
 
-    print(
-        f"window while busy over {len(w)} acks: mean {statistics.mean(w) * 1000:.2f} ms, "
-        f"p50 {q(0.5):.2f}, p95 {q(0.95):.2f}, p99 {q(0.99):.2f}, max {w[-1] * 1000:.2f} ms"
+    return (
+        f"mean {statistics.mean(w) * 1000:.2f} ms, p50 {q(0.5):.2f}, p95 {q(0.95):.2f}, "
+        f"p99 {q(0.99):.2f}, max {w[-1] * 1000:.2f} ms"
     )
-    return 0
 
 
 if __name__ == "__main__":

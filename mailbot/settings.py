@@ -191,6 +191,10 @@ class SmtpSettings(ServerSettings):
     from_address: str
     from_name: str = "Support"
     reply_to: str | None = None
+    # Connections that prepare acknowledgements at once; the server still accepts them one at
+    # a time, each recorded as sent before the next is let go (docs/delivery.md). 1: one
+    # message at a time, start to finish.
+    connections: int = Field(default=4, ge=1, le=16)
 
     def effective_port(self) -> int:
         return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.tls]

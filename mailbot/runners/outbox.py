@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from mailbot.adapters.smtp import SmtpSender
+from mailbot.adapters.smtp import SmtpConnection, SmtpSender, SmtpUnavailable
 from mailbot.adapters.store import DueOutbox, Store
 from mailbot.clock import Clock
 from mailbot.domain import OutgoingMail
@@ -47,7 +48,37 @@ class DrainResult:
 CLAIM_HOLD = timedelta(minutes=2)
 
 
+class _Run:
+    """One drain: the claimed rows, shared by the connections, and its commit section."""
+
+    def __init__(self, rows: list[DueOutbox], skip: set[int], result: DrainResult) -> None:
+        self.queue = deque(row for row in rows if row.id not in skip)
+        self.result = result
+        # Held from writing a message's final dot until its outcome is committed: the one
+        # place where the server may have a message that is not recorded as sent.
+        self.commit = asyncio.Lock()
+        # Set once the server took a message's envelope (so it is up), or when the run halts:
+        # the other connections start only then, so a server that is down is tried once.
+        self.go = asyncio.Event()
+        self.halted = False
+        self.given_back: list[int] = []  # begun but never finished: not tried, as it were
+        self.failure: Exception | None = None
+
+    def next(self) -> DueOutbox | None:
+        return None if self.halted or not self.queue else self.queue.popleft()
+
+    def halt(self) -> None:
+        """Stop after what is in flight: a temporary failure, or a row not recorded."""
+        self.halted = True
+        self.go.set()
+
+    def untried(self) -> list[int]:
+        return self.given_back + [row.id for row in self.queue]
+
+
 class OutboxSender:
+    """Sends due rows over the SMTP sender's connections; see drain_once."""
+
     def __init__(
         self,
         store: Store,
@@ -66,6 +97,7 @@ class OutboxSender:
         # Sent (the server said 250) but the 'sent' commit failed: never send these again in
         # this process; keep trying to record them.
         self._unmarked: set[int] = set()
+        self._refused: set[int] = set()  # connections whose failure to connect was logged
 
     @property
     def unrecorded(self) -> int:
@@ -73,7 +105,13 @@ class OutboxSender:
         return len(self._unmarked)
 
     async def drain_once(self, limit: int = 100) -> DrainResult:
-        """Send what is due now; stops at the first temporary failure (do not hammer)."""
+        """Send what is due now; stops at the first temporary failure (do not hammer).
+
+        The connections prepare messages at once (connect, MAIL, RCPT, DATA up to the 354),
+        but only one at a time is in the commit section, which sends the final dot, reads
+        the reply and commits the outcome before the next message's dot is sent: a crash
+        leaves at most one message accepted by the server and not recorded as sent. Not
+        re-entrant: one drain at a time per sender."""
         result = DrainResult()
         try:
             await self._record_unmarked()
@@ -88,17 +126,8 @@ class OutboxSender:
                 holder=self._holder,
                 gone=self._gone,
             )
-            for done, row in enumerate(rows, start=1):
-                if row.id in self._unmarked:
-                    continue
-                await self._send_one(row, result)
-                if result.blocked:
-                    # Hand back the rows not tried, so they are due as soon as the server is.
-                    untried = [r.id for r in rows[done:]]
-                    await asyncio.to_thread(
-                        self._store.release_claims, untried, now=self._clock.now()
-                    )
-                    break
+            if rows:
+                await self._send_all(_Run(rows, self._unmarked, result))
         except TransientError as exc:  # the database, while reading or marking
             result.database_error = str(exc)
             log.warning("outbox paused: %s", exc)
@@ -109,40 +138,126 @@ class OutboxSender:
             await asyncio.to_thread(self._store.mark_sent, outbox_id, now=self._clock.now())
             self._unmarked.discard(outbox_id)
 
-    async def _send_one(self, row: DueOutbox, result: DrainResult) -> None:
-        with log_context(**_fields(row)):
-            await self._send_tagged(row, result)
+    async def _send_all(self, run: _Run) -> None:
+        connections = self._smtp.connections[: len(run.queue)]
+        await asyncio.gather(
+            *(self._connection(i, c, run) for i, c in enumerate(connections)),
+        )
+        untried = run.untried()
+        if untried:  # hand them back, so they are due as soon as the server is
+            try:
+                await asyncio.to_thread(self._store.release_claims, untried, now=self._clock.now())
+            except TransientError:
+                if run.failure is None:
+                    raise
+        if run.failure is not None:
+            raise run.failure
 
-    async def _send_tagged(self, row: DueOutbox, result: DrainResult) -> None:
+    async def _connection(self, index: int, connection: SmtpConnection, run: _Run) -> None:
+        """One connection's share of the run: rows one after the other until none is left."""
+        if index:
+            await run.go.wait()
+        try:
+            while (row := run.next()) is not None:
+                with log_context(**_fields(row)):
+                    if not await self._send_one(index, connection, row, run):
+                        return
+        except Exception as exc:  # the database (TransientError) or a surprise: stop the run
+            run.failure = run.failure or exc
+            run.halt()
+        finally:
+            connection.abandon()  # a message begun when the run stopped is not sent
+            run.go.set()  # whatever the first connection met, the others need not wait
+
+    async def _send_one(
+        self, index: int, connection: SmtpConnection, row: DueOutbox, run: _Run
+    ) -> bool:
+        """Begin, then finish in the commit section. False: this connection stops."""
         mail = OutgoingMail(row.message_id, row.sender, row.recipients, row.raw)
         try:
-            await self._smtp.send(mail)
-        except TransientError as exc:
-            result.retry += 1
-            result.error = str(exc)
-            await self._retry_later(row, exc)
-            return
+            await connection.begin(mail)
+        except TransientError as exc:  # SmtpUnavailable too
+            await self._not_begun(index, row, exc, run)
+            return False
         except PermanentError as exc:
-            result.dead += 1
-            log.error(
-                "ALERT outbox #%d %s to %s is dead: %s",
-                row.id,
-                row.message_id,
-                ",".join(row.recipients),
-                exc,
-            )
-            await asyncio.to_thread(
-                self._store.mark_dead, row.id, error=str(exc), now=self._clock.now()
-            )
-            return
+            await self._dead(row, exc, run.result)
+            return True
+        self._refused.discard(index)
+        run.go.set()
+        async with run.commit:
+            return await self._finish(connection, row, run)
+
+    async def _finish(self, connection: SmtpConnection, row: DueOutbox, run: _Run) -> bool:
+        """The commit section: final dot, reply, outcome committed. Runs under run.commit."""
+        if run.halted:
+            connection.abandon()
+            run.given_back.append(row.id)
+            return False
+        try:
+            await connection.finish()
+        except TransientError as exc:  # the server may or may not have it: retry later
+            await self._failed(row, exc, run)
+            return False
+        except PermanentError as exc:
+            await self._dead(row, exc, run.result)
+            return True
         # From the server's 250 above to the commit below lies the only window in which a
         # crash makes the message go out twice: one small UPDATE (see docs/delivery.md).
         crash.point("after-smtp-250")  # test-only, inert unless MAILBOT_TEST_CRASH_AT
         self._unmarked.add(row.id)
-        await asyncio.to_thread(self._store.mark_sent, row.id, now=self._clock.now())
+        try:
+            await self._mark_sent(row.id)
+        except BaseException:
+            run.halt()  # the server has a message that is not recorded: nothing may follow
+            raise
         self._unmarked.discard(row.id)
-        result.sent += 1
+        run.result.sent += 1
         log.info("outbox #%d %s sent to %s", row.id, row.message_id, ",".join(row.recipients))
+        return True
+
+    async def _not_begun(self, index: int, row: DueOutbox, exc: TransientError, run: _Run) -> None:
+        """A temporary failure before the body: nothing of the row reached the server."""
+        if run.halted:  # another connection failed already: this row was not really tried
+            run.given_back.append(row.id)
+        elif index and isinstance(exc, SmtpUnavailable):
+            # The server is up (another connection got through) but refuses this one, e.g.
+            # a limit on connections per client: the others send the row.
+            run.queue.appendleft(row)
+            self._log_refused(index, exc)
+        else:
+            await self._failed(row, exc, run)
+
+    async def _mark_sent(self, outbox_id: int) -> None:
+        await asyncio.to_thread(self._store.mark_sent, outbox_id, now=self._clock.now())
+
+    async def _failed(self, row: DueOutbox, exc: TransientError, run: _Run) -> None:
+        run.halt()
+        run.result.retry += 1
+        run.result.error = str(exc)
+        await self._retry_later(row, exc)
+
+    async def _dead(self, row: DueOutbox, exc: PermanentError, result: DrainResult) -> None:
+        result.dead += 1
+        log.error(
+            "ALERT outbox #%d %s to %s is dead: %s",
+            row.id,
+            row.message_id,
+            ",".join(row.recipients),
+            exc,
+        )
+        await asyncio.to_thread(
+            self._store.mark_dead, row.id, error=str(exc), now=self._clock.now()
+        )
+
+    def _log_refused(self, index: int, exc: SmtpUnavailable) -> None:
+        if index not in self._refused:
+            self._refused.add(index)
+            log.warning(
+                "SMTP connection %d of %d refused, sending over the others: %s",
+                index + 1,
+                len(self._smtp.connections),
+                exc,
+            )
 
     async def _retry_later(self, row: DueOutbox, exc: TransientError) -> None:
         next_at = self._clock.now() + retry_delay(row.attempts)

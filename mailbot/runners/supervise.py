@@ -134,6 +134,7 @@ def restart_needed(old: Settings, new: Settings) -> list[str]:
             old.smtp.model_dump(include=keys),
             new.smtp.model_dump(include=keys),
         ),
+        "smtp.connections": (old.smtp.connections, new.smtp.connections),
         "database.url": (old.database_url, new.database_url),
         "paths.state_dir": (old.state_dir, new.state_dir),
         "tickets.ref_prefix": (old.tickets.ref_prefix, new.tickets.ref_prefix),

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope, Session
 
-from mailbot.adapters.smtp import SmtpSender
+from mailbot.adapters.smtp import SmtpSender, data_block
 from mailbot.adapters.store import Store
 from mailbot.clock import FrozenClock
+from mailbot.domain import OutgoingMail
 from mailbot.runners.outbox import OutboxSender
 from mailbot.settings import SmtpSettings
 from mailbot.testing.seed import customer_raw, seed_tickets
@@ -79,3 +86,153 @@ def test_4xx_retries_and_5xx_is_dead(store: Store, caplog: pytest.LogCaptureFixt
     assert ticket is not None
     assert ticket[2][0].status == "dead" and "550" in ticket[2][0].last_error
     assert any("ALERT" in r.getMessage() for r in caplog.records)
+
+
+class SlowEnvelopes:
+    """aiosmtpd handler: RCPT takes `rcpt_delay` s, so that connections can overlap there, and
+    the reply to a message's final dot `data_delay` s. On each final dot it checks, from the
+    server's side, the rule of docs/delivery.md: every message accepted before this one is
+    already committed as sent, i.e. at most one accepted message is ever unrecorded."""
+
+    def __init__(self, db: Path, *, rcpt_delay: float, data_delay: float) -> None:
+        self.db = db
+        self.rcpt_delay, self.data_delay = rcpt_delay, data_delay
+        self.accepted: list[str] = []
+        self.unrecorded_at_a_dot: list[int] = []  # accepted before, not committed as sent
+        self.in_envelope = 0  # sessions between MAIL FROM and their final dot
+        self.most_in_envelope = 0
+        self.refuse_after: int | None = None  # EHLO/HELO of the sessions after that: 421
+        self.sessions: list[Session] = []
+
+    def _greet(self, session: Session, hostname: str) -> bool:
+        if session not in self.sessions:
+            self.sessions.append(session)
+        if self.refuse_after is None or self.sessions.index(session) < self.refuse_after:
+            session.host_name = hostname
+            return True
+        return False
+
+    async def handle_EHLO(
+        self,
+        server: object,
+        session: Session,
+        envelope: object,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        return responses if self._greet(session, hostname) else ["421 4.7.0 too many connections"]
+
+    async def handle_HELO(
+        self, server: object, session: Session, envelope: object, hostname: str
+    ) -> str:
+        return "250 smtp.mailbot.test" if self._greet(session, hostname) else "421 4.7.0 too many"
+
+    async def handle_MAIL(
+        self, server: object, session: object, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        envelope.mail_from = address
+        self.in_envelope += 1
+        self.most_in_envelope = max(self.most_in_envelope, self.in_envelope)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        await asyncio.sleep(self.rcpt_delay)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:
+        self.in_envelope -= 1
+        with closing(sqlite3.connect(self.db)) as conn:
+            sent = conn.execute("SELECT count(*) FROM outbox WHERE status = 'sent'").fetchone()[0]
+        self.unrecorded_at_a_dot.append(len(self.accepted) - sent)
+        self.accepted.append(str(envelope.rcpt_tos[0]))
+        await asyncio.sleep(self.data_delay)  # the window, widened
+        return "250 2.0.0 OK: queued"
+
+
+@contextmanager
+def slow_receiver(handler: SlowEnvelopes) -> Iterator[int]:
+    port = free_port()
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, server_hostname="smtp.mailbot.test"
+    )
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+def connections_for(port: int, connections: int) -> SmtpSender:
+    settings = SmtpSettings(
+        host="127.0.0.1",
+        port=port,
+        tls="none",
+        from_address="support@example.test",
+        timeout=5,
+        connections=connections,
+    )
+    return SmtpSender(settings)
+
+
+@pytest.mark.parametrize("connections", [1, 4])
+def test_connections_overlap_but_the_server_accepts_one_unrecorded_message_at_most(
+    store: Store, tmp_path: Path, connections: int
+) -> None:
+    queue_acks(store, 24)
+    handler = SlowEnvelopes(tmp_path / "store.db", rcpt_delay=0.05, data_delay=0.01)
+    with slow_receiver(handler) as port:
+        sent = drain(store, connections_for(port, connections), FrozenClock(START))
+    assert sent == (24, 0)
+    assert sorted(handler.accepted) == sorted(f"c{i}@customer.test" for i in range(24))
+    # When a message's final dot arrives, every message accepted before it is recorded.
+    assert handler.unrecorded_at_a_dot == [0] * 24
+    # Several envelopes were open at once with several connections; one with one.
+    assert handler.most_in_envelope == (1 if connections == 1 else connections)
+    assert store.pending_outbox_count() == 0
+
+
+def test_a_refused_extra_connection_leaves_the_rows_to_the_others(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue_acks(store, 12)
+    handler = SlowEnvelopes(tmp_path / "store.db", rcpt_delay=0.01, data_delay=0.0)
+    handler.refuse_after = 2  # e.g. a limit on connections per client
+    with slow_receiver(handler) as port:
+        assert drain(store, connections_for(port, 4), FrozenClock(START)) == (12, 0)
+    assert sorted(handler.accepted) == sorted(f"c{i}@customer.test" for i in range(12))
+    attempts = [
+        r[0]
+        for r in sqlite3.connect(tmp_path / "store.db").execute(
+            "SELECT attempts FROM outbox WHERE status = 'sent'"
+        )
+    ]
+    assert attempts == [1] * 12  # none was marked for a retry
+    refused = [r for r in caplog.records if "refused, sending over the others" in r.getMessage()]
+    assert len(refused) == 2
+
+
+def test_the_body_arrives_as_written_dots_and_line_endings_included() -> None:
+    raw = b"Subject: dots\n\n.leading dot\r\n..two\rlone CR\nlast line without newline"
+    with SmtpReceiver() as receiver:
+
+        async def go() -> None:
+            connection = sender_for(receiver.port).connections[0]
+            try:
+                await connection.send(
+                    OutgoingMail("<d@x>", "support@example.test", ("c@customer.test",), raw)
+                )
+            finally:
+                await connection.close()
+
+        asyncio.run(go())
+        (got,) = receiver.messages
+    assert data_block(raw) == (
+        b"Subject: dots\r\n\r\n..leading dot\r\n...two\r\nlone CR\r\n"
+        b"last line without newline\r\n.\r\n"
+    )
+    assert got.data == (
+        b"Subject: dots\r\n\r\n.leading dot\r\n..two\r\nlone CR\r\nlast line without newline\r\n"
+    )
