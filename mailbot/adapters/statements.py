@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, func, select
 
 from mailbot.adapters.tables import AuditEvent, InboxMessage, Outbox, Ticket, TicketMessage
-from mailbot.domain import InboxStatus
+from mailbot.domain import InboxStatus, OutboxStatus
 
 
 def _t(model: type[Any]) -> Any:
@@ -49,6 +49,13 @@ FINISH_INBOX = (
         ticket_id=bindparam("p_ticket_id"),
         processed_at=bindparam("p_at"),
     )
+)
+# Marking an acknowledgement sent, right after the server's 250 (Store.mark_sent): the
+# statement is in the duplicate window, so it is built once like the others.
+MARK_SENT = (
+    OUTBOX.update()
+    .where(OUTBOX.c.id == bindparam("p_id"))
+    .values(status=OutboxStatus.SENT, sent_at=bindparam("p_at"), attempts=OUTBOX.c.attempts + 1)
 )
 INBOX_STATUS = select(INBOX.c.status).where(INBOX.c.id == bindparam("p_id"))
 

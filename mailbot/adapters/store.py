@@ -470,11 +470,7 @@ class Store:
     def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
         """Called right after the server's 250: keep this transaction tiny."""
         with translate_db_errors(), self._gate.urgent(), self.engine.begin() as conn:
-            conn.execute(
-                Outbox.__table__.update()  # type: ignore[attr-defined]
-                .where(Outbox.__table__.c.id == outbox_id)  # type: ignore[attr-defined]
-                .values(status=OutboxStatus.SENT, sent_at=now, attempts=Outbox.attempts + 1)
-            )
+            conn.execute(sql.MARK_SENT, {"p_id": outbox_id, "p_at": now})
 
     def mark_retry(self, outbox_id: int, *, error: str, next_at: datetime, now: datetime) -> None:
         self._update_outbox(
