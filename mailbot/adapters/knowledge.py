@@ -6,10 +6,16 @@ from pathlib import Path
 
 import yaml
 
-from mailbot.core.faq import Article
+from mailbot.core.faq import Article, FaqIndex, FaqPolicy
 from mailbot.errors import TemplateError
 
 _REQUIRED = ("title", "url", "language")
+
+
+def faq_index(root: Path, policy: FaqPolicy) -> FaqIndex | None:
+    """The matcher over the articles under `root`; None when there are none."""
+    articles = load_articles(root)
+    return FaqIndex(articles, policy) if articles else None
 
 
 def load_articles(root: Path) -> list[Article]:

@@ -119,13 +119,9 @@ class SklearnModel:
 
     def predict_labels(self, texts: Sequence[str]) -> list[tuple[str, str]]:
         """(category, urgency) per text, decided as the daemon does (thresholds applied)."""
-        from mailbot.core.classify import decide_label
+        from mailbot.core.classify import decide_labels
 
-        cat_t = self._thresholds.get("category", {})
-        urg_t = self._thresholds.get("urgency", {})
-        return [
-            (decide_label(c, cat_t), decide_label(u, urg_t)) for c, u in self.predict_many(texts)
-        ]
+        return decide_labels(self.predict_many(texts), self._thresholds)
 
     def explain(self, text: str, labels: Mapping[str, str], k: int = 5) -> dict[str, list[str]]:
         """Per head, the n-grams of `text` that contribute most to the given label's score,

@@ -56,6 +56,17 @@ def decide_label(probabilities: Mapping[str, float], thresholds: Mapping[str, fl
     return max(probabilities, key=lambda label: probabilities[label])
 
 
+def decide_labels(
+    predictions: Sequence[tuple[Mapping[str, float], Mapping[str, float]]],
+    thresholds: Mapping[str, Mapping[str, float]],
+) -> list[tuple[str, str]]:
+    """(category, urgency) for each (category, urgency) probability pair, as the daemon
+    decides them: each head's thresholds applied."""
+    cat_t = thresholds.get("category", {})
+    urg_t = thresholds.get("urgency", {})
+    return [(decide_label(c, cat_t), decide_label(u, urg_t)) for c, u in predictions]
+
+
 def classify(
     mail: ParsedMail,
     *,

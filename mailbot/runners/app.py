@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from mailbot.adapters.archive import archive_from
 from mailbot.adapters.db import make_engine, migrate
-from mailbot.adapters.knowledge import load_articles
+from mailbot.adapters.knowledge import faq_index
 from mailbot.adapters.language import make_detector
 from mailbot.adapters.memory import limit_malloc_arenas
 from mailbot.adapters.metrics import DatabaseCollector, MetricsServer, database_ok
@@ -27,7 +27,7 @@ from mailbot.adapters.templates import FileTemplates
 from mailbot.adapters.workflow import Workflow
 from mailbot.clock import Clock, SystemClock
 from mailbot.core.classify import ClassifyPolicy
-from mailbot.core.faq import FaqIndex, FaqPolicy
+from mailbot.core.faq import FaqPolicy
 from mailbot.core.render import Sender
 from mailbot.core.sla import Windows
 from mailbot.errors import DatabaseUnavailable, MailbotError, TransientError
@@ -119,10 +119,11 @@ def build(settings: Settings, clock: Clock | None = None) -> App:
 def build_faq(settings: Settings) -> Suggest:
     """The knowledge-base matcher; without articles (or with faq off) it suggests nothing."""
     replies = settings.replies
-    articles = load_articles(settings.faq_dir) if replies.faq and replies.faq_max else []
-    if not articles:
+    if not (replies.faq and replies.faq_max):
         return no_suggestions
-    index = FaqIndex(articles, FaqPolicy(margin=replies.faq_margin, limit=replies.faq_max))
+    index = faq_index(settings.faq_dir, FaqPolicy(margin=replies.faq_margin, limit=replies.faq_max))
+    if index is None:
+        return no_suggestions
     log.info("%d knowledge-base articles for suggestions", len(index))
     return index.suggest_many
 

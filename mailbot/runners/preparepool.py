@@ -168,13 +168,11 @@ def _exit_with_parent(parent: int) -> None:
 def _faq(spec: WorkerSpec) -> Suggest:
     if spec.faq_dir is None:
         return no_suggestions
-    from mailbot.adapters.knowledge import load_articles
-    from mailbot.core.faq import FaqIndex, FaqPolicy
+    from mailbot.adapters.knowledge import faq_index
+    from mailbot.core.faq import FaqPolicy
 
-    articles = load_articles(spec.faq_dir)
-    if not articles:
-        return no_suggestions
-    return FaqIndex(articles, FaqPolicy(margin=spec.faq_margin, limit=spec.faq_limit)).suggest_many
+    index = faq_index(spec.faq_dir, FaqPolicy(margin=spec.faq_margin, limit=spec.faq_limit))
+    return no_suggestions if index is None else index.suggest_many
 
 
 def _prepare_here(model_dir: str, rows: list[PendingInbox]) -> list[Prepared]:
