@@ -503,12 +503,13 @@ class TicketSettings(_Strict):
 
 
 class ProcessingSettings(_Strict):
-    # 1: under load, parse/classify/FAQ of a batch run in one worker process (the second
-    # core) while the daemon stores the previous batch; 0: everything in the daemon's process.
+    # 1: parse/classify/FAQ of each batch run in one worker process (the second core), the
+    # next batch while the daemon stores the previous one, and only the worker holds the model;
+    # 0: everything in the daemon's process.
     workers: int = Field(default=1, ge=0, le=1)
-    # Smaller batches (a lone message at idle) are prepared in the daemon: quicker than the
-    # round trip, and the worker is only started once mail arrives this fast.
-    worker_min_batch: int = Field(default=16, ge=1)
+    # Smaller batches are prepared in the daemon (which then loads the model too): 1 sends
+    # everything to the worker, which keeps the memory of the two processes lowest.
+    worker_min_batch: int = Field(default=1, ge=1)
 
 
 class LoggingSettings(_Strict):

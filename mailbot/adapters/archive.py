@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from mailbot.errors import ConfigError
 from mailbot.settings import SecuritySettings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 
 class RawState(enum.StrEnum):
@@ -26,7 +28,13 @@ class RawState(enum.StrEnum):
 
 class Archive:
     def __init__(self, key: bytes | None) -> None:
-        self._fernet = Fernet(key) if key else None
+        self._fernet: Fernet | None = None
+        if key:
+            # Imported only with a key: OpenSSL's bindings are ~6 MB a daemon without one
+            # would carry for months.
+            from cryptography.fernet import Fernet
+
+            self._fernet = Fernet(key)
 
     @property
     def encrypts(self) -> bool:
@@ -44,6 +52,8 @@ class Archive:
             return stored
         if state != RawState.ENCRYPTED or self._fernet is None:
             return None
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(stored)
         except InvalidToken:
@@ -51,6 +61,8 @@ class Archive:
 
 
 def new_key() -> str:
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode()
 
 

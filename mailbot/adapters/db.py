@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from mailbot.errors import MailbotError, TransientError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# The newest migration under migrations/versions (a test checks it against Alembic's head).
+SCHEMA_HEAD = "0011"
 
 
 def make_engine(url: str, *, create: bool = True) -> Engine:
@@ -57,6 +63,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -65,7 +73,57 @@ def alembic_config(engine: Engine) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent)."""
+    from alembic import command
+
     try:
         command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
         raise TransientError(f"database unavailable: {exc.orig}") from exc
+
+
+def migrate_aside(engine: Engine) -> None:
+    """migrate(), for the daemon: a database already at SCHEMA_HEAD (every start but the
+    first after an install or upgrade) is only checked; otherwise Alembic runs in a child
+    process. Alembic and what it imports (Mako among others) hold ~11 MB that a process
+    running for months would keep after one second of use. An in-memory database exists
+    only in this process, so it is migrated here."""
+    if schema_revision(engine) == SCHEMA_HEAD:
+        return
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        migrate(engine)
+        return
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as child:
+        # The URL, password included, goes through the pool's pipe, not the command line.
+        problem = child.submit(_migrate_url, url.render_as_string(hide_password=False)).result()
+    if problem is not None:
+        transient, message = problem
+        raise (TransientError if transient else MailbotError)(message)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The database's Alembic revision; None for a new database (or one Alembic never saw)."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except OperationalError as exc:
+        if "alembic_version" in str(exc.orig):  # SQLite: no such table
+            return None
+        raise TransientError(f"database unavailable: {exc.orig}") from exc
+    except SQLAlchemyError:  # PostgreSQL: relation does not exist (ProgrammingError)
+        return None
+
+
+def _migrate_url(url: str) -> tuple[bool, str] | None:
+    """In the child: None when migrated, else (transient?, what went wrong)."""
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+    except TransientError as exc:
+        return True, str(exc)
+    except Exception as exc:  # reported in the parent, which fails its start with it
+        return False, f"database migration failed: {type(exc).__name__}: {exc}"
+    finally:
+        engine.dispose()
+    return None

@@ -128,6 +128,10 @@ class ActiveModel:
 
     The database pointer is read at most every `check_every`; a model that fails to load is
     logged and the previous one kept, so a bad promotion never takes the daemon down.
+
+    With `resident=False` (the prepare worker classifies, and holds its own copy) a model is
+    loaded only to check it, and freed again; calling the instance loads it for good, for the
+    batches this process prepares itself (the worker failed).
     """
 
     def __init__(
@@ -138,46 +142,69 @@ class ActiveModel:
         urgencies: Sequence[str],
         clock: Clock,
         check_every: timedelta = timedelta(seconds=30),
+        resident: bool = True,
     ) -> None:
         self._registry = registry
         self._taxonomy = (list(categories), list(urgencies))
         self._clock = clock
         self._check_every = check_every
+        self._resident = resident
+        self._model: Model | None = None
         version, path = registry.active()
         try:
-            self._model = self._load(path)
+            self._use(self._load(path), path)
         except ModelError as exc:
             log.error(
                 "ALERT active model %s unusable (%s); using the shipped default", version, exc
             )
-            self._model = self._load(registry.shipped)
+            self._use(self._load(registry.shipped), registry.shipped)
         self._checked = clock.now()
 
     def __call__(self) -> Model:
+        self._maybe_follow()
+        if self._model is None:
+            self._resident = True  # needed here from now on: keep it
+            try:
+                self._model = self._load(self._path)
+            except ModelError as exc:  # it was fine when checked; deleted or damaged since
+                log.error(
+                    "ALERT model %s unusable (%s); using the shipped default", self.version, exc
+                )
+                self._use(self._load(self._registry.shipped), self._registry.shipped)
+                assert self._model is not None
+        return self._model
+
+    @property
+    def version(self) -> str:
+        """The version in use, without loading it."""
+        return self._version
+
+    def directory(self) -> Path:
+        """Where the model now in use was loaded from (after following the pointer)."""
+        self._maybe_follow()
+        return self._path
+
+    def _maybe_follow(self) -> None:
         now = self._clock.now()
         if now - self._checked >= self._check_every:
             self._checked = now
             self._follow_pointer()
-        return self._model
-
-    def directory(self) -> Path:
-        """Where the model now in use was loaded from (after following the pointer)."""
-        self()
-        return self._path
 
     def _follow_pointer(self) -> None:
         try:
             version, path = self._registry.active()
-            if version == self._model.version or path == self._path:
+            if version == self._version or path == self._path:
                 return
             model = self._load(path)
         except (ModelError, TransientError) as exc:
-            log.error("ALERT keeping model %s: %s", self._model.version, exc)
+            log.error("ALERT keeping model %s: %s", self._version, exc)
             return
-        log.warning("classifier model %s -> %s", self._model.version, model.version)
-        self._model = model
+        log.warning("classifier model %s -> %s", self._version, model.version)
+        self._use(model, path)
+
+    def _use(self, model: Model, path: Path) -> None:
+        self._path, self._version = path, model.version
+        self._model = model if self._resident else None
 
     def _load(self, path: Path) -> Model:
-        model = load_model(path, categories=self._taxonomy[0], urgencies=self._taxonomy[1])
-        self._path = path
-        return model
+        return load_model(path, categories=self._taxonomy[0], urgencies=self._taxonomy[1])

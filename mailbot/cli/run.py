@@ -33,7 +33,7 @@ def run(config_path: Path | None, once: bool) -> None:
     lock = RunLock(settings.state_dir)
     lock.acquire()
     try:
-        app = build(settings)
+        app = build(settings, worker=not once)
         if once:
             code = asyncio.run(run_once(app))
         else:

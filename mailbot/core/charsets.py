@@ -8,8 +8,6 @@ import codecs
 import re
 from dataclasses import dataclass
 
-import charset_normalizer
-
 # Labels the senders' software really means, after the WHATWG Encoding Standard that browsers
 # and mail clients follow: Outlook's ks_c_5601-1987 is Windows-949, GB2312/GBK are read as
 # GB18030, Shift_JIS as Windows-31J (CP932), ISO-8859-1 and US-ASCII as Windows-1252. Keys are
@@ -216,6 +214,8 @@ def _high_bytes_paired(data: bytes) -> bool:
 
 
 def _detect(data: bytes) -> Decoded | None:
+    import charset_normalizer  # ~3 MB: imported where undeclared charsets are first met
+
     try:
         best = charset_normalizer.from_bytes(data).best()
     except Exception:  # a detector bug must not cost the body; callers record "undetectable"

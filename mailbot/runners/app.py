@@ -14,9 +14,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
 from mailbot.adapters.archive import archive_from
-from mailbot.adapters.db import make_engine, migrate
+from mailbot.adapters.db import make_engine, migrate_aside
 from mailbot.adapters.knowledge import faq_index
-from mailbot.adapters.language import make_detector
+from mailbot.adapters.language import lazy_detector, make_detector
 from mailbot.adapters.memory import limit_malloc_arenas
 from mailbot.adapters.metrics import DatabaseCollector, MetricsServer, database_ok
 from mailbot.adapters.modelregistry import ActiveModel, ModelRegistry
@@ -30,6 +30,7 @@ from mailbot.core.classify import ClassifyPolicy
 from mailbot.core.faq import FaqPolicy
 from mailbot.core.render import Sender
 from mailbot.core.sla import Windows
+from mailbot.domain import FaqLink
 from mailbot.errors import DatabaseUnavailable, MailbotError, TransientError
 from mailbot.logconfig import bind, configure_from, log_context
 from mailbot.runners.escalate import EscalationConfig, Escalator
@@ -82,16 +83,19 @@ class App:
         return self.leases
 
 
-def build(settings: Settings, clock: Clock | None = None) -> App:
-    """Adapters from settings, handed to the runners. Fails early on a bad model or templates."""
+def build(settings: Settings, clock: Clock | None = None, *, worker: bool = True) -> App:
+    """Adapters from settings, handed to the runners. Fails early on a bad model or templates.
+
+    `worker=False` prepares every batch in this process whatever `processing.workers` says
+    (`run --once`: one pass is over before a worker would have started)."""
     limit_malloc_arenas()  # before the runners' threads exist
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
-    migrate(engine)
+    migrate_aside(engine)
     store = Store(engine, ref_prefix=settings.tickets.ref_prefix)
     smtp = SmtpSender(settings.smtp)
     holder = instance_name()  # the same name on leases and outbox claims
-    pool = PreparePool(min_batch=settings.processing.worker_min_batch)
+    pool = PreparePool(min_batch=settings.processing.worker_min_batch) if worker else None
     return App(
         settings=settings,
         store=store,
@@ -132,27 +136,53 @@ def build_processor(
     settings: Settings, store: Store, clock: Clock, pool: PreparePool | None = None
 ) -> Processor:
     """Model, templates and policies from settings; on reload the running one is swapped.
-    With a pool (and `processing.workers` = 1), big batches are prepared in its worker."""
+
+    With a pool (and `processing.workers` = 1) batches are prepared in its worker, and this
+    process loads the model only to check it, and the language detector and FAQ index not at
+    all, unless it has to prepare a batch itself (the worker failed): see runners/preparepool.
+    """
     tax = settings.taxonomy
+    offloaded = pool is not None and settings.processing.workers > 0
     registry = ModelRegistry(store, shipped_dir=settings.models_dir, state_dir=settings.state_dir)
-    model = ActiveModel(registry, categories=tax.categories, urgencies=tax.urgencies, clock=clock)
-    log.info("classifier model %s loaded", model().version)
+    model = ActiveModel(
+        registry,
+        categories=tax.categories,
+        urgencies=tax.urgencies,
+        clock=clock,
+        resident=not offloaded,
+    )
+    log.info("classifier model %s checked", model.version)
     sender = Sender(settings.smtp.from_address, settings.smtp.from_name, settings.smtp.reply_to)
     config = process_config(settings, sender)
     offload = None
-    if pool is not None and settings.processing.workers:
-        offload = Offload(pool, worker_spec(settings, config), model.directory)
+    if pool is not None and offloaded:
+        spec = worker_spec(settings, config)
+        offload = Offload(pool, spec, model.directory)
+        pool.warm_up(spec, model.directory())  # starts now, alongside this process's start
     return Processor(
         store,
-        suggest=build_faq(settings),
+        suggest=_faq_on_first_use(settings) if offloaded else build_faq(settings),
         model=model,
-        detect_language=make_detector(tax.languages),
+        model_version=lambda: model.version,
+        detect_language=(lazy_detector if offloaded else make_detector)(tax.languages),
         renderer=FileTemplates(settings.templates_dir, default_language=tax.default_language),
         archive=archive_from(settings.security),
         config=config,
         offload=offload,
         clock=clock,
     )
+
+
+def _faq_on_first_use(settings: Settings) -> Suggest:
+    """build_faq's matcher, built when this process first prepares a batch itself."""
+    built: list[Suggest] = []
+
+    def suggest(queries: Sequence[tuple[str, str]]) -> list[tuple[FaqLink, ...]]:
+        if not built:
+            built.append(build_faq(settings))
+        return built[0](queries)
+
+    return suggest
 
 
 def process_config(settings: Settings, sender: Sender) -> ProcessConfig:

@@ -6,12 +6,15 @@ FAQ articles need no database and no clock, so a batch of raw messages can go to
 process while this process stores the previous batch. Under load that moves roughly a third
 of the CPU per message off the main process (see bench/README.md).
 
-The worker is started on the first batch big enough to be worth it (a lone message is quicker
-prepared here than pickled there and back), with "spawn" (the daemon has threads; fork would
-copy their locks). It loads the same model directory as the main process, and exits by itself
-when the main process is gone (a kill -9 must not leave it behind). Anything going wrong in it
-(it died, the model would not load, a result would not pickle) costs only that batch's
-offload: the batch is prepared here instead, and a new worker is tried a minute later.
+The daemon starts the worker with itself (`warm_up`), with "spawn" (the daemon has threads;
+fork would copy their locks), and from then on every batch goes to it: the main process then
+never loads the model, the language detector or the FAQ index, which keeps the two processes'
+memory together near what one would use (a lone message costs ~1 ms more there and back). A
+batch that comes while the worker is still starting waits for it, up to `warm_wait` seconds.
+The worker loads the same model directory as the main process, and exits by itself when the
+main process is gone (a kill -9 must not leave it behind). Anything going wrong in it (it
+died, the model would not load, a result would not pickle) costs only that batch's offload:
+the batch is prepared here instead, and a new worker is tried a minute later.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +70,9 @@ class Offload:
 class PreparePool:
     """At most one worker process; `submit` returns None when it cannot be used now."""
 
-    def __init__(self, *, min_batch: int = 16) -> None:
+    def __init__(self, *, min_batch: int = 1, warm_wait: float = 30.0) -> None:
         self.min_batch = min_batch
+        self.warm_wait = warm_wait
         self.batches = 0  # sent to the worker so far
         self._executor: ProcessPoolExecutor | None = None
         self._spec: WorkerSpec | None = None
@@ -78,22 +83,32 @@ class PreparePool:
     def submit(
         self, spec: WorkerSpec, model_dir: Path, rows: Sequence[PendingInbox]
     ) -> Future[list[Prepared]] | None:
-        """The batch, sent to the worker; None: prepare it here (too small, or the worker is
-        still starting: its start-up, ~2-5 s, must not hold up the mail waiting now)."""
+        """The batch, sent to the worker; None: prepare it here (smaller than `min_batch`, the
+        worker failed less than a minute ago, or it did not start within `warm_wait`)."""
         if len(rows) < self.min_batch:
             return None
         with self._lock:
             if time.monotonic() - self._failed_at < RETRY_AFTER:
                 return None
             try:
-                executor = self._running(spec, model_dir)
-                if self._warm is None or not self._warm.done():
-                    return None
-                self._warm.result()  # raises what went wrong in the start-up
-                future = executor.submit(_prepare_here, str(model_dir), list(rows))
+                self._running(spec, model_dir)
+            except Exception as exc:  # e.g. it cannot start a process at all
+                self._failed_locked(exc)
+                return None
+            warm = self._warm
+        assert warm is not None
+        wait_for([warm], timeout=self.warm_wait)  # outside the lock: warm_up/close stay free
+        with self._lock:
+            try:
+                if warm is not self._warm or self._executor is None:
+                    return None  # closed or replaced meanwhile: prepare this one here
+                if not warm.done():
+                    raise TimeoutError(f"worker not ready after {self.warm_wait:.0f} s")
+                warm.result()  # raises what went wrong in the start-up
+                future = self._executor.submit(_prepare_here, str(model_dir), list(rows))
                 self.batches += 1
                 return future
-            except Exception as exc:  # e.g. it cannot start, or broke since the last batch
+            except Exception as exc:  # e.g. it broke since the last batch
                 self._failed_locked(exc)
                 return None
 

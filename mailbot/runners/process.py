@@ -148,9 +148,11 @@ class Processor:
         suggest: Suggest = no_suggestions,
         archive: Archive | None = None,
         offload: Offload | None = None,
+        model_version: Callable[[], str] | None = None,  # without loading it, if it can
     ) -> None:
         self._store = store
         self._model = model
+        self._model_version = model_version or (lambda: model().version)
         self._preparer = Preparer(
             prepare_config(config), detect_language=detect_language, suggest=suggest
         )
@@ -163,7 +165,7 @@ class Processor:
 
     @property
     def model_version(self) -> str:
-        return self._model().version
+        return self._model_version()
 
     async def process_pending(
         self, stop: threading.Event | None = None, on_ack: Callable[[], None] | None = None

@@ -98,3 +98,33 @@ def test_gate_decisions_are_audited_and_auto_promotions_roll_back(
     assert history[0]["at"].startswith("2026-11-22T09:00")
     assert registry.active()[0] == "v3"
     assert registry.rollback(now=NOW).version == "default"
+
+
+def test_a_model_the_worker_holds_is_checked_here_but_not_kept(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """resident=False (the prepare worker classifies): each model is loaded once to check it,
+    then freed; a broken promotion is still refused; calling the instance loads it for good."""
+    state = tmp_path / "state"
+    copy_model(state, "v2")
+    copy_model(state, "v3-broken", corrupt="runtime.npz")
+    registry = ModelRegistry(store, shipped_dir=shipped("models"), state_dir=state)
+    clock = FrozenClock(NOW)
+    active = ActiveModel(
+        registry,
+        categories=DEFAULT_CATEGORIES,
+        urgencies=DEFAULT_URGENCIES,
+        clock=clock,
+        resident=False,
+    )
+    assert active._model is None and active.version.startswith("default")
+    registry.activate("v2", now=NOW)
+    clock.advance(timedelta(seconds=31))
+    assert active.directory() == state / "models" / "v2" and active.version == "v2"
+    assert active._model is None
+    registry.activate("v3-broken", now=NOW)
+    clock.advance(timedelta(seconds=31))
+    assert active.directory() == state / "models" / "v2"  # refused, as when resident
+    assert any("ALERT keeping model v2" in r.getMessage() for r in caplog.records)
+    model = active()  # this process must prepare a batch itself: loaded and kept
+    assert model.version == "v2" and active() is model

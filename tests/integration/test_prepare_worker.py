@@ -99,10 +99,8 @@ def test_the_worker_prepares_a_batch_exactly_as_this_process_does() -> None:
     expected = here.prepare(batch, model)
     pool = PreparePool(min_batch=1)
     try:
-        assert pool.submit(s, MODEL, batch) is None  # while the worker starts: prepare here
-        pool.warm_up(s, MODEL).result(timeout=90)
-        future = pool.submit(s, MODEL, batch)
-        assert future is not None
+        future = pool.submit(s, MODEL, batch)  # waits for the worker's start, then goes there
+        assert future is not None and pool.batches == 1
         there = future.result(timeout=90)
     finally:
         pool.close()
@@ -115,6 +113,17 @@ def test_the_worker_prepares_a_batch_exactly_as_this_process_does() -> None:
     assert there[42].agent and there[42].classification is None
     assert any(p.faq for p in there)
     assert {p.classification.model_version for p in there if p.classification} == {model.version}
+
+
+def test_a_worker_that_does_not_start_in_time_is_given_up_for_a_while() -> None:
+    pool = PreparePool(min_batch=1, warm_wait=0.0)
+    try:
+        assert pool.submit(spec(), MODEL, rows()[:2]) is None  # not ready at once: here
+        assert pool._executor is None  # stopped, not left to hold memory
+        assert pool.submit(spec(), MODEL, rows()[:2]) is None  # and not retried at once
+        assert pool._executor is None and pool.batches == 0
+    finally:
+        pool.close()
 
 
 def test_small_batches_are_prepared_here_without_starting_a_worker() -> None:

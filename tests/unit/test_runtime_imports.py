@@ -1,6 +1,8 @@
 """The daemon runs without scikit-learn, scipy or skops in memory (~140 MB of RSS they
 cost): `mailbot run`'s imports, app wiring, the shipped model and the FAQ index, in a fresh
-interpreter."""
+interpreter. With its prepare worker, it also holds no model, no HTML or charset parser (the
+worker parses), no Alembic (the migration ran in a child) and no OpenSSL bindings (no
+archive key)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,12 @@ from mailbot.runners.app import build
 from mailbot.settings import load_settings
 
 app = build(load_settings(Path(sys.argv[1])))
-model = app.processor._model()
+assert app.processor._model._model is None, "the worker holds the model, not the daemon"
+worker_only = {"alembic", "mako", "cryptography", "lxml", "inscriptis", "charset_normalizer"}
+worker_only &= {m.split(".")[0] for m in sys.modules}
+assert not worker_only, sorted(worker_only)
+app.pool.close()
+model = app.processor._model()  # as when the worker failed: loaded here
 text = "Deposit not credited\\nI sent 0.5 ETH two hours ago, txid 0xab12"
 cats, urgs = model.predict(text)
 model.explain(text, {"category": max(cats, key=cats.get), "urgency": "high"})
