@@ -100,6 +100,20 @@ def test_fetch_in_batches_keeps_uid_order(dovecot: Dovecot) -> None:
     assert got == raws
 
 
+def test_a_big_fetch_of_tiny_messages_is_read_whole(dovecot: Dovecot) -> None:
+    """aioimaplib parses one read by recursion, a level per line or literal: ~330 tiny
+    messages in one read passed Python's recursion limit, which killed the connection on every
+    retry (the mailbox stalled). The adapter feeds it 4 KB at a time."""
+    raws = [f"Subject: {i}\r\n\r\n{i}\r\n".encode() for i in range(1000)]
+    dovecot.append_many(raws)
+    got = asyncio.run(
+        fetch_all(
+            settings(port=dovecot.port, tls="none", fetch_batch=1000, password=dovecot.password)
+        )
+    )
+    assert got == raws
+
+
 def test_a_uid_the_server_does_not_return_is_reported_missing(dovecot: Dovecot) -> None:
     dovecot.append_many([MAIL])
 
