@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,46 +13,11 @@ from jinja2.sandbox import SandboxedEnvironment
 from mailbot.core.render import RenderedParts
 from mailbot.errors import TemplateError
 
-# How long a template, and which file serves a (language, name), is trusted without looking
-# at the disk again. Jinja checks a file's mtime on every get_template (about ten a message:
-# subject, text, HTML and their partials), and _resolve looked for the file every time; an
-# edit is still live within this long.
-RECHECK_SECONDS = 0.25
 
-
-class _FileLoader(jinja2.FileSystemLoader):
-    """FileSystemLoader whose up-to-date check stats a file at most every `recheck` seconds."""
-
-    def __init__(self, root: Path, recheck: float) -> None:
-        super().__init__(str(root))
-        self._recheck = recheck
-
-    def get_source(
-        self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str, Callable[[], bool]]:
-        source, filename, uptodate = super().get_source(environment, template)
-        return source, filename, _throttled(uptodate, self._recheck)
-
-
-def _throttled(check: Callable[[], bool], every: float) -> Callable[[], bool]:
-    checked = time.monotonic()
-
-    def uptodate() -> bool:
-        nonlocal checked
-        now = time.monotonic()
-        if now - checked < every:
-            return True
-        checked = now
-        return check()
-
-    return uptodate
-
-
-def make_environment(root: Path, *, recheck: float = RECHECK_SECONDS) -> SandboxedEnvironment:
-    """Sandboxed, strict about undefined names, HTML autoescaped, reloads changed files
-    (looking at each at most every `recheck` seconds)."""
+def make_environment(root: Path) -> SandboxedEnvironment:
+    """Sandboxed, strict about undefined names, HTML autoescaped, reloads changed files."""
     return SandboxedEnvironment(
-        loader=_FileLoader(root, recheck),
+        loader=jinja2.FileSystemLoader(str(root)),
         undefined=jinja2.StrictUndefined,
         autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
         auto_reload=True,
@@ -68,17 +32,12 @@ class FileTemplates:
     Fallbacks: name -> "default" in the same language, then the default language.
     """
 
-    def __init__(
-        self, root: Path, *, default_language: str, recheck: float = RECHECK_SECONDS
-    ) -> None:
+    def __init__(self, root: Path, *, default_language: str) -> None:
         if not root.is_dir():
             raise TemplateError(f"templates folder {root} does not exist")
         self._root = root
-        self._env = make_environment(root, recheck=recheck)
+        self._env = make_environment(root)
         self._default_language = default_language
-        self._recheck = recheck
-        # (language, name) -> (language, template) chosen, and when the disk was looked at
-        self._chosen: dict[tuple[str, str], tuple[tuple[str, str], float]] = {}
 
     def render(self, language: str, name: str, context: Mapping[str, Any]) -> RenderedParts:
         lang, chosen = self._resolve(language, name)
@@ -89,15 +48,6 @@ class FileTemplates:
         )
 
     def _resolve(self, language: str, name: str) -> tuple[str, str]:
-        now = time.monotonic()
-        known = self._chosen.get((language, name))
-        if known is not None and now - known[1] < self._recheck:
-            return known[0]
-        chosen = self._find(language, name)
-        self._chosen[(language, name)] = (chosen, now)
-        return chosen
-
-    def _find(self, language: str, name: str) -> tuple[str, str]:
         for lang in dict.fromkeys((language, self._default_language)):
             for candidate in dict.fromkeys((name, "default")):
                 if (self._root / lang / f"{candidate}.txt.j2").is_file():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from email import message_from_string, policy
 from pathlib import Path
@@ -162,23 +161,3 @@ def test_shipped_articles_load_and_a_bad_one_is_named(tmp_path: Path) -> None:
     bad.write_text("---\ntitle: t\nlanguage: en\n---\nbody", encoding="utf-8")
     with pytest.raises(TemplateError, match="missing url"):
         read_article(bad)
-
-
-def test_an_edit_is_live_once_the_files_are_looked_at_again(root: Path) -> None:
-    """The files are looked at no more often than `recheck` (saves ~10 stats a message);
-    an edited, removed or added template is used once that time has passed."""
-    renderer = FileTemplates(root, default_language="en", recheck=0.2)
-    [context, *_] = sample_contexts("en", "trading", received=NOW)
-    assert "EDITED" not in renderer.render("en", "trading", context).text
-    security = root / "en" / "_security.txt.j2"
-    security.write_text("EDITED\n" + security.read_text("utf-8"), "utf-8")
-    (root / "en" / "trading.txt.j2").unlink()  # trading mail now gets the default template
-    started = time.monotonic()
-    parts = renderer.render("en", "trading", context)
-    if time.monotonic() - started < 0.2:  # within the interval: what was read before
-        assert "EDITED" not in parts.text
-    time.sleep(0.25)
-    parts = renderer.render("en", "trading", context)
-    assert "EDITED" in parts.text
-    fresh = FileTemplates(root, default_language="en", recheck=0)
-    assert parts == fresh.render("en", "default", context)
