@@ -84,3 +84,10 @@ RECENT_ACKS_TO = (
         OUTBOX.c.created_at >= bindparam("p_since"),
     )
 )
+# A message that held a secret: its raw bytes are replaced in the same transaction.
+SEAL_INBOX = (
+    INBOX.update()
+    .where(INBOX.c.id == bindparam("p_id"))
+    .values(raw=bindparam("p_raw"), raw_state=bindparam("p_state"))
+)
+MAX_TICKET_ID = select(func.coalesce(func.max(TICKETS.c.id), 0))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import threading
@@ -15,9 +14,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
 from mailbot.adapters import statements as sql
+from mailbot.adapters.newtickets import NewTicket, Pending, Unfinished, write
 from mailbot.adapters.tables import (
     AuditEvent,
     InboxMessage,
@@ -865,7 +866,13 @@ class Batch:
 
     On SQLite the transaction starts with BEGIN IMMEDIATE: it reads, then writes, and a
     deferred transaction that read before another connection wrote could not write at all.
-    The write lock is held until `commit`, so callers keep a transaction short."""
+    The write lock is held until `commit`, so callers keep a transaction short.
+
+    On SQLite new tickets wait (adapters/newtickets.py) and are written together before
+    anything else is written, and at `commit`; an item's SAVEPOINT is begun only when it writes
+    something else. When writing them together fails, each is written again in its own
+    SAVEPOINT: one that still fails is quarantined (or, finished meanwhile by someone else,
+    left alone), and `commit` returns those inbox ids with the error."""
 
     def __init__(self, session: Session, ref_prefix: str, gate: WriterGate) -> None:
         self._s = session
@@ -873,6 +880,12 @@ class Batch:
         self._gate = gate
         self._sqlite = session.get_bind().dialect.name == "sqlite"
         self._open = False
+        self._pending = Pending()
+        self._next_id: int | None = None  # the id the next new ticket gets (SQLite)
+        self._in_item = False
+        self._mark = 0  # tickets from here on in self._pending are the current item's
+        self._savepoint: SessionTransaction | None = None  # the current item's, once begun
+        self._failed: dict[int, Exception] = {}
 
     @contextmanager
     def item(self) -> Iterator[None]:
@@ -882,18 +895,91 @@ class Batch:
                 self._open = True
                 if self._sqlite:
                     self._s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-            with self._s.begin_nested():
+            if not self._sqlite:
+                with self._s.begin_nested():
+                    yield
+                return
+            self._mark, self._in_item = len(self._pending), True
+            try:
                 yield
+            except BaseException:
+                dropped = self._pending.tickets[self._mark :]
+                del self._pending.tickets[self._mark :]
+                if self._savepoint is not None:
+                    self._savepoint.rollback()
+                    self._next_id = None  # it may have written its ticket: ask again
+                if dropped:
+                    self._next_id = dropped[0].ticket_id  # as if they had never been made
+                raise
+            else:
+                if self._savepoint is not None:
+                    self._savepoint.commit()
+            finally:
+                self._in_item, self._savepoint = False, None
 
-    def commit(self) -> None:
+    def _write_now(self) -> None:
+        """Before anything but a new ticket is written (or a ticket read whole): the
+        waiting tickets of earlier items first, then this item's SAVEPOINT, in which its own
+        new ticket (if any) is written and fails with the item."""
+        if not self._in_item:
+            self._write_pending()
+            return
+        own = self._pending.tickets[self._mark :]
+        del self._pending.tickets[self._mark :]
+        self._write_pending()
+        self._mark = 0
+        if self._savepoint is None:
+            self._savepoint = self._s.begin_nested()
+        if own:
+            try:
+                write(self._s.connection(), own)
+            except Unfinished:
+                raise _already_processed(self._s, own[0].inbox_id) from None
+
+    def _write_pending(self) -> None:
+        group = self._pending.take()
+        if not group:
+            return
+        try:
+            with self._s.begin_nested():
+                write(self._s.connection(), group)
+            return
+        except (OperationalError, InterfaceError):
+            raise  # the database itself: the whole transaction is redone later
+        except Exception:  # a bad row, or one finished by someone else: one by one
+            pass
+        for new in group:
+            try:
+                with self._s.begin_nested():
+                    write(self._s.connection(), [new])
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as exc:
+                if isinstance(exc, Unfinished):
+                    exc = _already_processed(self._s, new.inbox_id)
+                self._failed[new.inbox_id] = exc
+                if not isinstance(exc, AlreadyProcessed):
+                    with self._s.begin_nested():
+                        reason = f"{exc.__class__.__name__}: {exc}"
+                        _quarantine(self._s, new.inbox_id, reason, now=new.now)
+
+    def commit(self) -> dict[int, Exception]:
+        """Ends the transaction; returns the inbox ids whose new ticket could not be written
+        (quarantined, or AlreadyProcessed) since the last commit."""
         with translate_db_errors():
+            self._write_pending()
             self._s.commit()
+        self._next_id = None
+        failed, self._failed = self._failed, {}
         if self._open:
             self._open = False
             self._gate.end_bulk()  # let the other writers in
+        return failed
 
     def close(self) -> None:
         """On the way out after an error: roll back what is not committed, let others in."""
+        self._pending.take()
+        self._next_id, self._failed = None, {}
         if self._open:
             self._open = False
             try:
@@ -901,18 +987,33 @@ class Batch:
             finally:
                 self._gate.end_bulk()
 
+    def _ticket_id(self) -> int:
+        """The id SQLite gives the next ticket: ours hold the write lock, nobody else adds."""
+        if self._next_id is None:
+            largest = self._s.connection().execute(sql.MAX_TICKET_ID).scalar_one()
+            self._next_id = int(largest) + 1
+        return self._next_id
+
     def thread_lookup(
         self, message_ids: Sequence[str], refs: Sequence[str]
     ) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
-        return _thread_lookup(self._s, message_ids, refs)
+        by_id, by_ref = _thread_lookup(self._s, message_ids, refs)
+        if self._pending:
+            self._pending.by_message_id(set(message_ids), by_id)
+            self._pending.by_ref(set(refs), by_ref)
+        return by_id, by_ref
 
     def recent_tickets_from(
         self, address: str, since: datetime, limit: int = 20
     ) -> list[tuple[int, str]]:
-        return _recent_tickets_from(self._s, address, since, limit)
+        found = _recent_tickets_from(self._s, address, since, limit)
+        if not self._pending:
+            return found
+        return self._pending.recent_tickets_from(address.lower(), since, found, limit)
 
     def recent_acks_to(self, address: str, since: datetime) -> int:
-        return _recent_acks_to(self._s, address, since)
+        found = _recent_acks_to(self._s, address, since)
+        return found + self._pending.recent_acks_to(address.lower(), since)
 
     def open_ticket(
         self,
@@ -928,6 +1029,25 @@ class Batch:
         first_check: datetime | None = None,
         protection: Protection = NOTHING_FOUND,
     ) -> str:
+        if self._sqlite:
+            ticket = _ticket_values(
+                "",
+                mail,
+                c,
+                d,
+                received=received,
+                now=now,
+                needs_triage=needs_triage,
+                first_check=first_check,
+                protection=protection,
+            )
+            ticket["id"] = self._ticket_id()
+            new = _new_ticket_rows(
+                ticket, self._ref_prefix, inbox_id, mail, d, now, render_ack, protection
+            )
+            self._pending.tickets.append(new)
+            self._next_id = new.ticket_id + 1
+            return str(new.ticket["ref"])
         return _open_ticket(
             self._s,
             self._ref_prefix,
@@ -955,6 +1075,7 @@ class Batch:
         renew: Renewal | None = None,
         protection: Protection = NOTHING_FOUND,
     ) -> str:
+        self._write_now()
         return _add_follow_up(
             self._s,
             inbox_id,
@@ -968,6 +1089,7 @@ class Batch:
         )
 
     def case_state(self, ticket_id: int, *, now: datetime) -> tuple[TicketView, CaseState] | None:
+        self._write_now()
         return _case_state_of(self._s, ticket_id, now)
 
     def answer_status(
@@ -981,6 +1103,7 @@ class Batch:
         reason: str,
         protection: Protection = NOTHING_FOUND,
     ) -> str:
+        self._write_now()
         return _answer_status(
             self._s,
             inbox_id,
@@ -993,11 +1116,21 @@ class Batch:
         )
 
     def quarantine(self, inbox_id: int, reason: str, *, now: datetime) -> None:
+        self._write_now()
         _quarantine(self._s, inbox_id, reason, now=now)
 
     def apply(self, change: Callable[[Session], T]) -> T:
         """`change` inside this transaction (e.g. workflow.record_agent_reply)."""
+        self._write_now()
         return change(self._s)
+
+
+def _already_processed(s: Session, inbox_id: int) -> Exception:
+    """Why a new ticket's inbox row could not be finished (see _finish_inbox)."""
+    status = s.connection().execute(sql.INBOX_STATUS, {"p_id": inbox_id}).scalar_one_or_none()
+    if status is None:
+        return LookupError(f"inbox row {inbox_id} vanished")
+    return AlreadyProcessed(f"inbox row {inbox_id} is already {status}")
 
 
 def _thread_lookup(
@@ -1047,77 +1180,126 @@ def _open_ticket(
     first_check: datetime | None,
     protection: Protection = NOTHING_FOUND,
 ) -> str:
-    assert d.promise is not None
     # Core inserts, not ORM objects: the unit of work cost more than the SQL (bench/README.md).
     conn = s.connection()
-    view = TicketView(
-        ref=f"pending-{inbox_id}",
-        customer_address=mail.from_address.lower(),
-        customer_name=mail.from_name,
-        subject=mail.subject,
-        category=c.category,
-        urgency=c.urgency,
-        language=c.language,
-        received_at=received,
-        first_response_due=d.promise.first_response_due,
+    ticket = _ticket_values(
+        f"pending-{inbox_id}",
+        mail,
+        c,
+        d,
+        received=received,
+        now=now,
+        needs_triage=needs_triage,
+        first_check=first_check,
+        protection=protection,
     )
-    inserted = conn.execute(
-        sql.INSERT_TICKET,
-        {
-            "ref": view.ref,
-            "customer_address": view.customer_address,
-            "customer_name": view.customer_name,
-            "subject": view.subject,
-            "category": view.category,
-            "urgency": view.urgency,
-            "language": view.language,
-            "status": TicketStatus.OPEN,
-            "needs_triage": needs_triage,
-            "confidence": c.confidence,
-            "model_version": c.model_version,
-            "explanation": _explanation(c, d),
-            "received_at": received,
-            "first_response_due": view.first_response_due,
-            "resolution_due": d.promise.resolution_due,
-            "created_at": now,
-            "next_escalation_at": first_check or received,
-            "exposed": ",".join(protection.exposed),
-            "lookalikes": ",".join(protection.lookalikes),
-        },
-    )
-    key = inserted.inserted_primary_key
+    key = conn.execute(sql.INSERT_TICKET, ticket).inserted_primary_key
     assert key is not None
-    ticket_id = int(key[0])
-    view = dataclasses.replace(view, ref=f"{ref_prefix}-{ticket_id:06d}")
-    conn.execute(sql.SET_TICKET_REF, {"p_id": ticket_id, "p_ref": view.ref})
-    conn.execute(sql.INSERT_MESSAGE, _message_values(ticket_id, inbox_id, mail, now))
+    new = _new_ticket_rows(
+        {**ticket, "id": int(key[0])}, ref_prefix, inbox_id, mail, d, now, render_ack, protection
+    )
+    conn.execute(sql.SET_TICKET_REF, {"p_id": new.ticket_id, "p_ref": new.ticket["ref"]})
+    conn.execute(sql.INSERT_MESSAGE, list(new.messages))
+    if new.outbox is not None:
+        conn.execute(sql.INSERT_OUTBOX, new.outbox)
+    _finish_inbox(s, inbox_id, new.ticket_id, now, protection.sealed)
+    conn.execute(sql.INSERT_AUDIT, new.audit)
+    return str(new.ticket["ref"])
+
+
+def _ticket_values(
+    ref: str,
+    mail: ParsedMail,
+    c: Classification,
+    d: Decision,
+    *,
+    received: datetime,
+    now: datetime,
+    needs_triage: bool,
+    first_check: datetime | None,
+    protection: Protection,
+) -> dict[str, Any]:
+    """A new ticket row (without its id)."""
+    assert d.promise is not None
+    return {
+        "ref": ref,
+        "customer_address": mail.from_address.lower(),
+        "customer_name": mail.from_name,
+        "subject": mail.subject,
+        "category": c.category,
+        "urgency": c.urgency,
+        "language": c.language,
+        "status": TicketStatus.OPEN,
+        "needs_triage": needs_triage,
+        "confidence": c.confidence,
+        "model_version": c.model_version,
+        "explanation": _explanation(c, d),
+        "received_at": received,
+        "first_response_due": d.promise.first_response_due,
+        "resolution_due": d.promise.resolution_due,
+        "created_at": now,
+        "next_escalation_at": first_check or received,
+        "exposed": ",".join(protection.exposed),
+        "lookalikes": ",".join(protection.lookalikes),
+    }
+
+
+def _new_ticket_rows(
+    ticket: dict[str, Any],
+    ref_prefix: str,
+    inbox_id: int,
+    mail: ParsedMail,
+    d: Decision,
+    now: datetime,
+    render_ack: Callable[[TicketView], OutgoingMail] | None,
+    protection: Protection,
+) -> NewTicket:
+    """Everything a new ticket writes once its id is known; renders the acknowledgement."""
+    ticket_id = int(ticket["id"])
+    ticket = {**ticket, "ref": f"{ref_prefix}-{ticket_id:06d}"}
+    messages = [_message_values(ticket_id, inbox_id, mail, now)]
+    outbox = None
     if render_ack is not None:
-        out = render_ack(view)
-        conn.execute(sql.INSERT_OUTBOX, _outbox_values(ticket_id, "ack", 1, out, now))
+        out = render_ack(
+            TicketView(
+                ref=ticket["ref"],
+                customer_address=ticket["customer_address"],
+                customer_name=ticket["customer_name"],
+                subject=ticket["subject"],
+                category=ticket["category"],
+                urgency=ticket["urgency"],
+                language=ticket["language"],
+                received_at=ticket["received_at"],
+                first_response_due=ticket["first_response_due"],
+            )
+        )
+        outbox = _outbox_values(ticket_id, "ack", 1, out, now)
         # Our own Message-ID joins the thread index, so a reply to the ack finds the ticket.
-        conn.execute(
-            sql.INSERT_MESSAGE,
+        # Every column is given (as the database defaults them) so that both rows go in one
+        # statement.
+        messages.append(
             {
                 "ticket_id": ticket_id,
                 "direction": "out",
                 "kind": "ack",
                 "message_id": out.message_id,
+                "inbox_id": None,
                 "from_address": out.sender,
+                "subject": "",
+                "body": "",
+                "new_text": "",
+                "attachments": "[]",
                 "created_at": now,
-            },
+            }
         )
-    _finish_inbox(s, inbox_id, ticket_id, now, protection.sealed)
-    conn.execute(
-        sql.INSERT_AUDIT,
-        {
-            "at": now,
-            "kind": "ticket_opened",
-            "ticket_id": ticket_id,
-            "inbox_id": inbox_id,
-            "detail": json.dumps({"reasons": list(d.reasons)}, ensure_ascii=False),
-        },
-    )
-    return view.ref
+    audit = {
+        "at": now,
+        "kind": "ticket_opened",
+        "ticket_id": ticket_id,
+        "inbox_id": inbox_id,
+        "detail": json.dumps({"reasons": list(d.reasons)}, ensure_ascii=False),
+    }
+    return NewTicket(inbox_id, ticket, tuple(messages), outbox, audit, now, protection.sealed)
 
 
 def _message_values(

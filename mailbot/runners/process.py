@@ -241,9 +241,15 @@ class Processor:
     def _commit(
         tx: Batch, pending: list[tuple[int, str]], acks: int, on_ack: Callable[[], None]
     ) -> int:
-        tx.commit()
+        failed = tx.commit()  # new tickets that could not be written after all
         for inbox_id, outcome in pending:
-            log.info("inbox #%d -> %s", inbox_id, outcome)
+            exc = failed.get(inbox_id)
+            if exc is None:
+                log.info("inbox #%d -> %s", inbox_id, outcome)
+            elif isinstance(exc, AlreadyProcessed):
+                log.warning("inbox #%d skipped: %s", inbox_id, exc)
+            else:
+                log.error("inbox #%d quarantined", inbox_id, exc_info=exc)
         pending.clear()
         if acks:
             on_ack()  # the sender can start at once
