@@ -145,13 +145,12 @@ def test_one_bad_row_among_the_batchs_new_tickets_is_quarantined_alone(store: St
         ]
 
 
+# SQLite only: PostgreSQL writes each new ticket at once (tests/integration/test_multi_instance.py)
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_row_finished_meanwhile_is_left_alone_and_the_rest_written(store: Store) -> None:
     """Someone else finished inbox row 3 before the batch wrote its new tickets: row 3 gets
     no ticket and no acknowledgement (it is not quarantined either), row 2 is written."""
-    if store.engine.dialect.name != "sqlite":
-        pytest.skip(
-            "PostgreSQL writes each new ticket at once (tests/integration/test_multi_instance.py)"
-        )
+    assert store.engine.dialect.name == "sqlite"
     rows = archive(store, [customer_raw(n) for n in (1, 2, 3)])
     with store.batch() as tx:
         open_ticket(tx, rows[0])
