@@ -90,12 +90,24 @@ def build(settings: Settings, clock: Clock | None = None, *, worker: bool = True
     (`run --once`: one pass is over before a worker would have started)."""
     limit_malloc_arenas()  # before the runners' threads exist
     clock = clock or SystemClock()
+    pool = PreparePool(min_batch=settings.processing.worker_min_batch) if worker else None
+    if pool is not None and settings.processing.workers:
+        # Its imports (~1.5 s) overlap the migration and the model check below.
+        pool.start(worker_spec(settings, process_config(settings, _sender(settings))))
+    try:
+        return _build(settings, clock, pool)
+    except BaseException:
+        if pool is not None:
+            pool.close()  # a start that fails leaves no worker behind
+        raise
+
+
+def _build(settings: Settings, clock: Clock, pool: PreparePool | None) -> App:
     engine = make_engine(settings.database_url)
     migrate_aside(engine)
     store = Store(engine, ref_prefix=settings.tickets.ref_prefix)
     smtp = SmtpSender(settings.smtp)
     holder = instance_name()  # the same name on leases and outbox claims
-    pool = PreparePool(min_batch=settings.processing.worker_min_batch) if worker else None
     return App(
         settings=settings,
         store=store,
@@ -152,8 +164,7 @@ def build_processor(
         resident=not offloaded,
     )
     log.info("classifier model %s checked", model.version)
-    sender = Sender(settings.smtp.from_address, settings.smtp.from_name, settings.smtp.reply_to)
-    config = process_config(settings, sender)
+    config = process_config(settings, _sender(settings))
     offload = None
     if pool is not None and offloaded:
         spec = worker_spec(settings, config)
@@ -171,6 +182,10 @@ def build_processor(
         offload=offload,
         clock=clock,
     )
+
+
+def _sender(settings: Settings) -> Sender:
+    return Sender(settings.smtp.from_address, settings.smtp.from_name, settings.smtp.reply_to)
 
 
 def _faq_on_first_use(settings: Settings) -> Suggest:

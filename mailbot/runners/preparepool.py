@@ -77,6 +77,7 @@ class PreparePool:
         self._executor: ProcessPoolExecutor | None = None
         self._spec: WorkerSpec | None = None
         self._warm: Future[None] | None = None  # done when the worker has loaded the model
+        self._warm_dir: Path | None = None  # the model directory _warm loads
         self._failed_at = -RETRY_AFTER
         self._lock = threading.Lock()
 
@@ -91,12 +92,10 @@ class PreparePool:
             if time.monotonic() - self._failed_at < RETRY_AFTER:
                 return None
             try:
-                self._running(spec, model_dir)
+                warm = self._warming(spec, model_dir)
             except Exception as exc:  # e.g. it cannot start a process at all
                 self._failed_locked(exc)
                 return None
-            warm = self._warm
-        assert warm is not None
         wait_for([warm], timeout=self.warm_wait)  # outside the lock: warm_up/close stay free
         with self._lock:
             try:
@@ -112,12 +111,16 @@ class PreparePool:
                 self._failed_locked(exc)
                 return None
 
+    def start(self, spec: WorkerSpec) -> None:
+        """Spawn the worker now, before the model is known: its imports take a second or two
+        that can overlap this process's own start (migrations, checking the model)."""
+        with self._lock:
+            self._running(spec)
+
     def warm_up(self, spec: WorkerSpec, model_dir: Path) -> Future[None]:
         """Start the worker now; the future is done when it is ready for batches."""
         with self._lock:
-            self._running(spec, model_dir)
-            assert self._warm is not None
-            return self._warm
+            return self._warming(spec, model_dir)
 
     def failed(self, exc: BaseException) -> None:
         """A batch's result did not come back: drop this worker, try a new one later."""
@@ -129,7 +132,14 @@ class PreparePool:
         self._failed_at = time.monotonic()
         self._stop_locked()
 
-    def _running(self, spec: WorkerSpec, model_dir: Path) -> ProcessPoolExecutor:
+    def _warming(self, spec: WorkerSpec, model_dir: Path) -> Future[None]:
+        executor = self._running(spec)
+        if self._warm is None or self._warm_dir != model_dir:
+            self._warm = executor.submit(_load_model, str(model_dir))
+            self._warm_dir = model_dir
+        return self._warm
+
+    def _running(self, spec: WorkerSpec) -> ProcessPoolExecutor:
         if self._executor is not None and spec != self._spec:
             self._stop_locked()  # a reload changed what the worker must know
         if self._executor is None:
@@ -140,7 +150,7 @@ class PreparePool:
                 initargs=(spec, os.getpid()),
             )
             self._spec = spec
-            self._warm = self._executor.submit(_load_model, str(model_dir))
+            self._executor.submit(_started)  # the process is spawned on the first submit
             log.info("prepare worker starting")
         return self._executor
 
@@ -150,6 +160,7 @@ class PreparePool:
 
     def _stop_locked(self) -> None:
         executor, self._executor, self._spec, self._warm = self._executor, None, None, None
+        self._warm_dir = None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
@@ -193,6 +204,10 @@ def _faq(spec: WorkerSpec) -> Suggest:
 def _prepare_here(model_dir: str, rows: list[PendingInbox]) -> list[Prepared]:
     assert _preparer is not None and _spec is not None, "worker not initialised"
     return _preparer.prepare(rows, _model_from(model_dir, _spec))  # type: ignore[arg-type]
+
+
+def _started() -> None:
+    """Nothing: submitted only to make the pool spawn its process (and run _start_worker)."""
 
 
 def _load_model(model_dir: str) -> None:
