@@ -36,7 +36,7 @@ def main() -> int:
     train_model(
         examples,
         ROOT / "models/default",
-        version=f"default-{now:%Y%m%d}",
+        version=f"default-{now:%Y%m%d-%H%M}",
         created=now,
         categories=DEFAULT_CATEGORIES,
         urgencies=DEFAULT_URGENCIES,
