@@ -1,0 +1,492 @@
+#!/usr/bin/env python3
+"""Cross-validated urgency variants on the training split (issue #4), never the held-out split.
+
+    .venv/bin/python bench/urgency_cv.py [VARIANT ...] [--seeds 0 1 2] [--out FILE]
+
+The protocol is `mailbot train --cv`'s (ml/train.py cross_validate) repeated with three
+split seeds: stratified 5-fold on category; in every outer fold both heads are fitted on the
+training part, the `critical` threshold is chosen by an inner 5-fold CV for 0.97 out-of-fold
+recall with the urgency rules applied (fit_heads), and the test part is decided as the
+daemon does (threshold, then the rules raise). Only the urgency head varies between variants;
+each is compared with `base` (the shipped head) on the same folds.
+
+Reads models/training/train-*.jsonl and seed.jsonl only. Prints a table and writes JSON to
+bench/results/urgency_cv.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.linear_model import SGDClassifier
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.naive_bayes import ComplementNB
+from sklearn.pipeline import FeatureUnion
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mailbot.ml.thresholds import recall_threshold  # noqa: E402
+from mailbot.ml.train import build_features, model_input, read_jsonl, rule_catches  # noqa: E402
+from mailbot.settings import (  # noqa: E402
+    DEFAULT_CATEGORIES,
+    DEFAULT_URGENCIES,
+    ClassifierSettings,
+)
+
+URG = sorted(DEFAULT_URGENCIES)  # column order of every variant's probabilities
+CRIT = URG.index("critical")
+ORDER = ["low", "normal", "high", "critical"]  # least to most urgent
+
+
+def load() -> tuple[list[str], np.ndarray, np.ndarray]:
+    split = ROOT / "models/training"
+    sources = [*sorted(split.glob("train-*.jsonl")), split / "seed.jsonl"]
+    assert not any(p.name.startswith("heldout") for p in sources)
+    ex = [
+        e
+        for src in sources
+        for e in read_jsonl(src, categories=DEFAULT_CATEGORIES, urgencies=DEFAULT_URGENCIES)
+    ]
+    texts = [model_input(e) for e in ex]
+    return texts, np.array([e.category for e in ex]), np.array([e.urgency for e in ex])
+
+
+def sgd(
+    alpha: float = 1e-5, cw: Any = "balanced", seed: int = 0, average: bool = False
+) -> SGDClassifier:
+    return SGDClassifier(
+        loss="log_loss",
+        alpha=alpha,
+        max_iter=100,
+        tol=1e-4,
+        random_state=seed,
+        class_weight=cw,
+        average=average,
+    )
+
+
+def tfidf(x_tr: Any, x_te: Any, sublinear: bool = True) -> tuple[Any, Any]:
+    t = TfidfTransformer(sublinear_tf=sublinear).fit(x_tr)
+    return t.transform(x_tr), t.transform(x_te)
+
+
+def proba_in(model: Any, x: Any, classes: list[str] = URG) -> np.ndarray:
+    p = model.predict_proba(x)
+    out = np.zeros((x.shape[0], len(classes)))
+    for j, c in enumerate(model.classes_):
+        out[:, classes.index(str(c))] = p[:, j]
+    return out
+
+
+# A variant: (hashed train, urgency train, category train, hashed test, ctx) -> P(URG) on test.
+Variant = Callable[[Any, np.ndarray, np.ndarray, Any, dict[str, Any]], np.ndarray]
+
+
+def base(
+    alpha: float = 1e-5, cw: Any = "balanced", sublinear: bool = True, average: bool = False
+) -> Variant:
+    def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
+        a, b = tfidf(xtr, xte, sublinear)
+        return proba_in(sgd(alpha, _weights(cw, ytr), average=average).fit(a, ytr), b)
+
+    return run
+
+
+def _weights(cw: Any, y: np.ndarray) -> Any:
+    if cw != "sqrt":
+        return cw
+    labels, n = np.unique(y, return_counts=True)
+    w = np.sqrt(len(y) / (len(labels) * n))
+    return dict(zip(labels, w, strict=True))
+
+
+def coef_average(n: int = 5, alpha: float = 1e-5, tol: float | None = 1e-4) -> Variant:
+    """n SGD fits with different shuffles, their weights averaged into one linear model."""
+
+    def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
+        a, b = tfidf(xtr, xte)
+        models = []
+        for seed in range(n):
+            m = sgd(alpha, seed=seed)
+            m.set_params(tol=tol, max_iter=100 if tol else 20)
+            models.append(m.fit(a, ytr))
+        first = models[0]
+        first.coef_ = np.mean([m.coef_ for m in models], axis=0)
+        first.intercept_ = np.mean([m.intercept_ for m in models], axis=0)
+        return proba_in(first, b)
+
+    return run
+
+
+def joint(alpha: float = 1e-5, cw: Any = "balanced") -> Variant:
+    """One head over category x urgency; P(urgency) is the sum over categories."""
+
+    def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
+        a, b = tfidf(xtr, xte)
+        y = np.char.add(np.char.add(ctr.astype(str), "|"), ytr.astype(str))
+        m = sgd(alpha, cw).fit(a, y)
+        p = m.predict_proba(b)
+        out = np.zeros((b.shape[0], len(URG)))
+        for j, c in enumerate(m.classes_):
+            out[:, URG.index(str(c).split("|")[1])] += p[:, j]
+        return out
+
+    return run
+
+
+def joint_mix(w: float = 0.5) -> Variant:
+    """Average of the shipped head and the joint head."""
+    b0, j0 = base(), joint()
+
+    def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
+        return (1 - w) * b0(xtr, ytr, ctr, xte, ctx) + w * j0(xtr, ytr, ctr, xte, ctx)
+
+    return run
+
+
+def stacked(scale: float = 1.0, products: bool = False) -> Variant:
+    """Out-of-fold category probabilities (inner 5-fold on the training part) appended to
+    the urgency head's TF-IDF row; at test time the category head fitted on all of it."""
+
+    def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
+        a, b = tfidf(xtr, xte)
+        cats = sorted(set(ctr))
+        oof = np.zeros((a.shape[0], len(cats)))
+        for i_tr, i_te in StratifiedKFold(5, shuffle=True, random_state=1).split(a, ctr):
+            m = sgd(cw=None).fit(a[i_tr], ctr[i_tr])
+            oof[i_te] = proba_in(m, a[i_te], cats)
+        pte = proba_in(sgd(cw=None).fit(a, ctr), b, cats)
+        a2 = sp.hstack([a, sp.csr_matrix(scale * oof)]).tocsr()
+        b2 = sp.hstack([b, sp.csr_matrix(scale * pte)]).tocsr()
+        return proba_in(sgd().fit(a2, ytr), b2)
+
+    return run
+
+
+def ordinal(alpha: float = 1e-5) -> Variant:
+    """Cumulative binary heads P(>= normal), P(>= high), P(>= critical), differenced."""
+
+    def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
+        a, b = tfidf(xtr, xte)
+        rank = np.array([ORDER.index(u) for u in ytr])
+        cum = [np.ones(b.shape[0])]
+        for k in (1, 2, 3):
+            m = sgd(alpha).fit(a, rank >= k)
+            cum.append(m.predict_proba(b)[:, 1])
+        cum.append(np.zeros(b.shape[0]))
+        c = np.array(cum).T
+        c = np.minimum.accumulate(c, axis=1)  # monotone
+        out = np.zeros((b.shape[0], len(URG)))
+        for k, name in enumerate(ORDER):
+            out[:, URG.index(name)] = c[:, k] - c[:, k + 1]
+        return out
+
+    return run
+
+
+def sequential(
+    alpha: float = 1e-5, crit_from_base: bool = False, cw: Any = "balanced", n: int = 1
+) -> Variant:
+    """Continuation-ratio heads: P(>= normal), P(>= high | >= normal), P(critical | >= high),
+    each fitted only on the examples at or above its lower level (the last one learns
+    critical against high and nothing else)."""
+
+    def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
+        a, b = tfidf(xtr, xte)
+        rank = np.array([ORDER.index(u) for u in ytr])
+        cond = []
+        for k in (1, 2, 3):
+            keep = rank >= k - 1
+            fits = [sgd(alpha, cw, seed=seed).fit(a[keep], rank[keep] >= k) for seed in range(n)]
+            m = fits[0]
+            m.coef_ = np.mean([f.coef_ for f in fits], axis=0)
+            m.intercept_ = np.mean([f.intercept_ for f in fits], axis=0)
+            cond.append(m.predict_proba(b)[:, 1])
+        c1, c2, c3 = cond
+        out = np.zeros((b.shape[0], len(URG)))
+        out[:, URG.index("low")] = 1 - c1
+        out[:, URG.index("normal")] = c1 * (1 - c2)
+        out[:, URG.index("high")] = c1 * c2 * (1 - c3)
+        out[:, URG.index("critical")] = c1 * c2 * c3
+        if crit_from_base:
+            pb = proba_in(sgd(alpha).fit(a, ytr), b)[:, CRIT]
+            rest = 1 - out[:, CRIT]
+            out *= ((1 - pb) / np.maximum(rest, 1e-12))[:, None]
+            out[:, CRIT] = pb
+        return out
+
+    return run
+
+
+def low_head(alpha: float = 1e-5) -> Variant:
+    """The shipped head, with P(low) from a binary balanced low-vs-rest head (the other
+    three rescaled to the rest)."""
+
+    def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
+        a, b = tfidf(xtr, xte)
+        p = proba_in(sgd(alpha).fit(a, ytr), b)
+        low = sgd(alpha).fit(a, ytr == "low").predict_proba(b)[:, 1]
+        j = URG.index("low")
+        rest = 1 - p[:, j]
+        p *= ((1 - low) / np.maximum(rest, 1e-12))[:, None]
+        p[:, j] = low
+        return p
+
+    return run
+
+
+def ordinal_mix(w: float = 0.5) -> Variant:
+    b0, o0 = base(), ordinal()
+
+    def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
+        return (1 - w) * b0(xtr, ytr, ctr, xte, ctx) + w * o0(xtr, ytr, ctr, xte, ctx)
+
+    return run
+
+
+def nbsvm(alpha: float = 1e-5, smooth: float = 1.0) -> Variant:
+    """One-vs-rest logistic heads on NB log-count-ratio scaled binarised TF-IDF (NBSVM)."""
+
+    def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
+        a, b = tfidf(xtr, xte)
+        out = np.zeros((b.shape[0], len(URG)))
+        for j, lab in enumerate(URG):
+            pos = ytr == lab
+            p = smooth + np.asarray(a[pos].sum(axis=0)).ravel()
+            q = smooth + np.asarray(a[~pos].sum(axis=0)).ravel()
+            r = np.log((p / p.sum()) / (q / q.sum()))
+            d = sp.diags(r)
+            m = sgd(alpha, "balanced").fit(a @ d, pos)
+            out[:, j] = m.predict_proba(b @ d)[:, 1]
+        return out / out.sum(axis=1, keepdims=True)
+
+    return run
+
+
+def cnb_mix(w: float = 0.3, nb_alpha: float = 0.3) -> Variant:
+    b0 = base()
+
+    def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
+        a, b = tfidf(xtr, xte)
+        nb = proba_in(ComplementNB(alpha=nb_alpha).fit(a, ytr), b)
+        return (1 - w) * b0(xtr, ytr, ctr, xte, ctx) + w * nb
+
+    return run
+
+
+def other_features(union: FeatureUnion, inner: Variant) -> Variant:
+    """`inner` on other hashed features (ctx carries the texts' indices)."""
+
+    def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
+        key = id(union)
+        if key not in ctx["cache"]:
+            ctx["cache"][key] = union.transform(ctx["texts"]).tocsr()
+        x = ctx["cache"][key]
+        return inner(x[ctx["tr"]], ytr, ctr, x[ctx["te"]], ctx)
+
+    return run
+
+
+def words13() -> FeatureUnion:
+    """The shipped features with word 1-3-grams instead of 1-2."""
+    common: dict[str, Any] = {"alternate_sign": False, "norm": None}
+    chars = HashingVectorizer(analyzer="char_wb", ngram_range=(1, 3), n_features=2**18, **common)
+    words = HashingVectorizer(
+        analyzer="word",
+        ngram_range=(1, 3),
+        n_features=2**17,
+        token_pattern=r"(?u)\b\w+\b",
+        **common,
+    )
+    return FeatureUnion([("chars", chars), ("words", words)])
+
+
+VARIANTS: dict[str, Callable[[], Variant]] = {
+    "base": base,
+    "alpha3e-6": lambda: base(alpha=3e-6),
+    "alpha3e-5": lambda: base(alpha=3e-5),
+    "alpha1e-4": lambda: base(alpha=1e-4),
+    "cw_none": lambda: base(cw=None),
+    "cw_sqrt": lambda: base(cw="sqrt"),
+    "no_sublinear": lambda: base(sublinear=False),
+    "asgd": lambda: base(average=True),
+    "asgd_a3e-6": lambda: base(alpha=3e-6, average=True),
+    "asgd_a1e-6": lambda: base(alpha=1e-6, average=True),
+    "avg5": coef_average,
+    "avg5_a3e-6": lambda: coef_average(alpha=3e-6),
+    "tol_none": lambda: coef_average(n=1, tol=None),
+    "joint": joint,
+    "joint_mix": joint_mix,
+    "stacked": stacked,
+    "stacked_x3": lambda: stacked(3.0),
+    "ordinal": ordinal,
+    "sequential": sequential,
+    "sequential_basecrit": lambda: sequential(crit_from_base=True),
+    "seq_a3e-6": lambda: sequential(alpha=3e-6),
+    "seq_a2e-5": lambda: sequential(alpha=2e-5),
+    "seq_cw_none": lambda: sequential(cw=None),
+    "seq_avg5": lambda: sequential(n=5),
+    "seq_basecrit_avg5": lambda: sequential(crit_from_base=True, n=5),
+    "low_head": low_head,
+    "ordinal_mix": ordinal_mix,
+    "nbsvm": nbsvm,
+    "cnb_mix": cnb_mix,
+    "words1-3": lambda: other_features(words13(), base()),
+}
+
+
+def decide(p: np.ndarray, threshold: float, caught: np.ndarray) -> np.ndarray:
+    idx = np.where(p[:, CRIT] >= threshold, CRIT, p.argmax(axis=1))
+    idx = np.where(caught, CRIT, idx)
+    return np.array(URG)[idx]
+
+
+def evaluate(
+    variant: Variant,
+    x: Any,
+    cat: np.ndarray,
+    urg: np.ndarray,
+    caught: np.ndarray,
+    seed: int,
+    texts: list[str],
+    cache: dict[Any, Any],
+) -> dict[str, Any]:
+    """Outer 5-fold (split seed `seed`, stratified on category), inner threshold CV."""
+    outer = StratifiedKFold(5, shuffle=True, random_state=seed)
+    pred = np.empty(len(urg), dtype=object)
+    folds = []
+    for tr, te in outer.split(x, cat):
+        ctx = {"texts": texts, "cache": cache}
+        # inner CV as fit_heads/_urgent_threshold: 5 folds on urgency, random_state 0
+        oof = np.zeros((len(tr), len(URG)))
+        inner = StratifiedKFold(5, shuffle=True, random_state=0)
+        for itr, ite in inner.split(tr, urg[tr]):
+            ctx.update(tr=tr[itr], te=tr[ite])
+            oof[ite] = variant(x[tr[itr]], urg[tr[itr]], cat[tr[itr]], x[tr[ite]], ctx)
+        scores = np.where(caught[tr], 1.0, oof[:, CRIT])
+        thr = recall_threshold(scores.tolist(), (urg[tr] == "critical").tolist())
+        assert thr is not None  # every training part has critical examples
+        ctx.update(tr=tr, te=te)
+        p = variant(x[tr], urg[tr], cat[tr], x[te], ctx)
+        pred[te] = decide(p, float(thr), caught[te])
+        folds.append(float(f1_score(urg[te], pred[te], average="macro")))
+    truth = urg == "critical"
+    flagged = pred == "critical"
+    per_class = f1_score(urg, pred, labels=ORDER, average=None)
+    recall = {
+        lab: round(float(((pred == lab) & (urg == lab)).sum() / (urg == lab).sum()), 3)
+        for lab in ORDER
+    }
+    return {
+        "macro_f1": round(float(np.mean(folds)), 4),
+        "crit_recall": round(float((flagged & truth).sum() / truth.sum()), 4),
+        "crit_precision": round(float((flagged & truth).sum() / flagged.sum()), 4),
+        "f1": {lab: round(float(v), 3) for lab, v in zip(ORDER, per_class, strict=True)},
+        "recall": recall,
+    }
+
+
+def category_f1(x: Any, cat: np.ndarray, seed: int) -> float:
+    """The category head (unchanged by every variant) on the same outer folds."""
+    folds = []
+    for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(x, cat):
+        a, b = tfidf(x[tr], x[te])
+        m = sgd(cw=None).fit(a, cat[tr])
+        folds.append(float(f1_score(cat[te], m.predict(b), average="macro")))
+    return round(float(np.mean(folds)), 4)
+
+
+def report(name: str, rows: dict[str, Any], base_rows: dict[str, Any], seconds: float) -> None:
+    seeds = sorted(rows)
+    f1s = [rows[s]["macro_f1"] for s in seeds]
+    delta = [rows[s]["macro_f1"] - base_rows.get(s, {}).get("macro_f1", np.nan) for s in seeds]
+    r0 = rows[seeds[0]]
+    print(
+        f"{name:20s} urgency F1 {' '.join(f'{v:.4f}' for v in f1s)}  "
+        f"delta {' '.join(f'{d:+.4f}' for d in delta)}  "
+        f"crit R/P {r0['crit_recall']:.3f}/{r0['crit_precision']:.3f}  "
+        f"recall {r0['recall']}  ({seconds:.0f} s)",
+        flush=True,
+    )
+
+
+def table(results: dict[str, Any]) -> str:
+    """A Markdown table of every variant in `results`, deltas against `base` per seed (the
+    seeds a variant was run with; figures after the first three seeds in brackets)."""
+    base_rows = results["base"]
+    lines = [
+        "| variant | urgency macro-F1 per seed | Δ vs base per seed | low F1 | "
+        "critical OOF recall / precision |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rows in results.items():
+        if name == "category":
+            continue
+        seeds = sorted(s for s in rows if s in base_rows)
+        f1s = _per_seed([f"{rows[s]['macro_f1']:.3f}" for s in seeds])
+        deltas = _per_seed(
+            [f"{rows[s]['macro_f1'] - base_rows[s]['macro_f1']:+.3f}" for s in seeds]
+        )
+        low = np.mean([rows[s]["f1"]["low"] for s in seeds])
+        rec = np.mean([rows[s]["crit_recall"] for s in seeds])
+        prec = np.mean([rows[s]["crit_precision"] for s in seeds])
+        lines.append(f"| {name} | {f1s} | {deltas} | {low:.3f} | {rec:.3f} / {prec:.3f} |")
+    cat = " / ".join(f"{v:.3f}" for _s, v in sorted(results["category"].items()))
+    lines.append(f"\ncategory macro-F1 per seed (the same for every variant): {cat}")
+    return "\n".join(lines)
+
+
+def _per_seed(values: list[str]) -> str:
+    head = " / ".join(values[:3])
+    return head + (f" ({' / '.join(values[3:])})" if values[3:] else "")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("variants", nargs="*", default=list(VARIANTS))
+    ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    ap.add_argument("--out", default=str(ROOT / "bench/results/urgency_cv.json"))
+    ap.add_argument("--table", action="store_true", help="only print the table of --out")
+    args = ap.parse_args()
+    out_path = Path(args.out)
+    results: dict[str, Any] = json.loads(out_path.read_text()) if out_path.exists() else {}
+    if args.table:
+        print(table(results))
+        return 0
+    texts, cat, urg = load()
+    x = build_features().transform(texts).tocsr()
+    rules = ClassifierSettings().compiled_rules()
+    caught = np.array(rule_catches(texts, rules, DEFAULT_URGENCIES))
+    results.setdefault("category", {})
+    for s in args.seeds:
+        results["category"][str(s)] = category_f1(x, cat, s)
+    names = list(args.variants)
+    if any(str(s) not in results.get("base", {}) for s in args.seeds) and "base" not in names:
+        names.insert(0, "base")  # every delta is against base on the same folds
+    cache: dict[Any, Any] = {}
+    for name in names:
+        started = time.perf_counter()
+        rows = {
+            str(s): evaluate(VARIANTS[name](), x, cat, urg, caught, s, texts, cache)
+            for s in args.seeds
+        }
+        results[name] = results.get(name, {}) | rows
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(results, indent=1) + "\n")
+        report(name, rows, results.get("base", {}), time.perf_counter() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
