@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +16,8 @@ from mailbot.errors import MailbotError, TransientError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -94,9 +98,15 @@ def migrate_aside(engine: Engine) -> None:
         migrate(engine)
         return
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as child:
-        # The URL, password included, goes through the pool's pipe, not the command line.
-        problem = child.submit(_migrate_url, url.render_as_string(hide_password=False)).result()
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as child:
+            # The URL, password included, goes through the pool's pipe, not the command line.
+            full_url = url.render_as_string(hide_password=False)
+            problem = child.submit(_migrate_url, full_url).result()
+    except (BrokenProcessPool, OSError) as exc:  # no child process here: migrate in this one
+        log.warning("migration child unavailable (%s); migrating in the daemon's process", exc)
+        migrate(engine)
+        return
     if problem is not None:
         transient, message = problem
         raise (TransientError if transient else MailbotError)(message)

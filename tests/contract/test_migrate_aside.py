@@ -44,3 +44,16 @@ def test_a_child_that_cannot_migrate_fails_the_start_clearly(tmp_path: Path) -> 
     engine = make_engine(f"sqlite:///{path}")
     with pytest.raises(MailbotError, match="database"):
         migrate_aside(engine)
+
+
+def test_without_a_child_process_the_daemon_migrates_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class NoChildren:
+        def __init__(self, *_args: object, **_kwargs: object) -> None:
+            raise OSError("no process slots")
+
+    monkeypatch.setattr(db, "ProcessPoolExecutor", NoChildren)
+    engine = make_engine(f"sqlite:///{tmp_path / 'mailbot.db'}")
+    migrate_aside(engine)
+    assert schema_revision(engine) == SCHEMA_HEAD
