@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from mailbot.adapters.archive import archive_from
 from mailbot.adapters.db import make_engine, migrate_aside
-from mailbot.adapters.knowledge import faq_index
+from mailbot.adapters.knowledge import faq_index, load_articles
 from mailbot.adapters.language import lazy_detector, make_detector
 from mailbot.adapters.memory import limit_malloc_arenas
 from mailbot.adapters.metrics import DatabaseCollector, MetricsServer, database_ok
@@ -165,6 +165,7 @@ def build_processor(
     )
     log.info("classifier model %s checked", model.version)
     config = process_config(settings, _sender(settings))
+    suggest = _faq_on_first_use(settings) if offloaded else build_faq(settings)
     offload = None
     if pool is not None and offloaded:
         spec = worker_spec(settings, config)
@@ -172,7 +173,7 @@ def build_processor(
         pool.warm_up(spec, model.directory())  # starts now, alongside this process's start
     return Processor(
         store,
-        suggest=_faq_on_first_use(settings) if offloaded else build_faq(settings),
+        suggest=suggest,
         model=model,
         model_version=lambda: model.version,
         detect_language=(lazy_detector if offloaded else make_detector)(tax.languages),
@@ -189,7 +190,11 @@ def _sender(settings: Settings) -> Sender:
 
 
 def _faq_on_first_use(settings: Settings) -> Suggest:
-    """build_faq's matcher, built when this process first prepares a batch itself."""
+    """build_faq's matcher, built when this process first prepares a batch itself. The
+    articles are read now all the same: a malformed one must fail the start (or the reload)
+    with its file named, as it does without the worker."""
+    if settings.replies.faq and settings.replies.faq_max:
+        load_articles(settings.faq_dir)
     built: list[Suggest] = []
 
     def suggest(queries: Sequence[tuple[str, str]]) -> list[tuple[FaqLink, ...]]:

@@ -118,9 +118,16 @@ class PreparePool:
             self._running(spec)
 
     def warm_up(self, spec: WorkerSpec, model_dir: Path) -> Future[None]:
-        """Start the worker now; the future is done when it is ready for batches."""
+        """Start the worker now; the future is done when it is ready for batches, or holds
+        what went wrong (the batches are then prepared here)."""
         with self._lock:
-            return self._warming(spec, model_dir)
+            try:
+                return self._warming(spec, model_dir)
+            except Exception as exc:  # e.g. its start-up already failed: the pool is broken
+                self._failed_locked(exc)
+                failed: Future[None] = Future()
+                failed.set_exception(exc)
+                return failed
 
     def failed(self, exc: BaseException) -> None:
         """A batch's result did not come back: drop this worker, try a new one later."""

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,10 +30,13 @@ from mailbot.core.parse import message_id_of
 from mailbot.core.render import Sender
 from mailbot.core.sla import ALWAYS_OPEN, SlaPolicy, Windows
 from mailbot.domain import FetchedMail, PendingInbox
+from mailbot.errors import TemplateError
 from mailbot.resources import shipped
+from mailbot.runners.app import build
 from mailbot.runners.prepare import PrepareConfig, Preparer
 from mailbot.runners.preparepool import Offload, PreparePool, WorkerSpec
 from mailbot.runners.process import ProcessConfig, Processor
+from mailbot.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted((ROOT / "tests" / "corpus" / "mail").glob("*.eml"))
@@ -267,3 +271,59 @@ def test_the_worker_imports_nothing_it_does_not_use() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert found.strip() == "[]"
+
+
+def test_a_malformed_article_still_fails_the_start_when_the_worker_builds_the_index(
+    tmp_path: Path,
+) -> None:
+    """The FAQ index is built in the worker, but the daemon reads the articles at start, so a
+    broken one is named there (not found batch after batch once mail arrives)."""
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
+    config = tmp_path / "mailbot.toml"
+    config.write_text(
+        f"""
+[imap]
+host = "127.0.0.1"
+port = 1
+username = "support@example.test"
+password = "x"
+tls = "none"
+
+[smtp]
+host = "127.0.0.1"
+port = 1
+tls = "none"
+from_address = "support@example.test"
+
+[replies]
+faq_dir = "{kb}"
+
+[paths]
+state_dir = "{tmp_path / "state"}"
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(TemplateError, match=r"broken\.md"):
+        build(load_settings(config))
+
+
+def test_a_worker_whose_start_up_fails_costs_only_the_offload(tmp_path: Path) -> None:
+    """The worker's initializer fails (here: a malformed article it must index): warm_up says
+    so in its future instead of raising, and batches are prepared in this process."""
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
+    s = dataclasses.replace(spec(), faq_dir=kb)
+    pool = PreparePool(min_batch=1)
+    try:
+        pool.start(s)
+        first = pool.warm_up(s, MODEL)
+        assert first.exception(timeout=90) is not None
+        # Another model directory means a new submit to the broken pool: no raise either.
+        again = pool.warm_up(s, tmp_path / "promoted")
+        assert isinstance(again.exception(timeout=90), BrokenProcessPool)
+        assert pool.submit(s, MODEL, rows()[:2]) is None and pool.batches == 0
+    finally:
+        pool.close()
