@@ -113,9 +113,13 @@ class PreparePool:
 
     def start(self, spec: WorkerSpec) -> None:
         """Spawn the worker now, before the model is known: its imports take a second or two
-        that can overlap this process's own start (migrations, checking the model)."""
+        that can overlap this process's own start (migrations, checking the model). If it
+        cannot start, batches are prepared here, as after any failure of the worker."""
         with self._lock:
-            self._running(spec)
+            try:
+                self._running(spec)
+            except Exception as exc:  # e.g. no process can be spawned here
+                self._failed_locked(exc)
 
     def warm_up(self, spec: WorkerSpec, model_dir: Path) -> Future[None]:
         """Start the worker now; the future is done when it is ready for batches, or holds
