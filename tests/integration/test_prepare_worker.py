@@ -327,3 +327,19 @@ def test_a_worker_whose_start_up_fails_costs_only_the_offload(tmp_path: Path) ->
         assert pool.submit(s, MODEL, rows()[:2]) is None and pool.batches == 0
     finally:
         pool.close()
+
+
+def test_a_worker_that_cannot_be_spawned_never_fails_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mailbot.runners import preparepool
+
+    class NoProcesses:
+        def __init__(self, *_args: object, **_kwargs: object) -> None:
+            raise OSError("fork/exec refused")
+
+    monkeypatch.setattr(preparepool, "ProcessPoolExecutor", NoProcesses)
+    pool = PreparePool(min_batch=1)
+    pool.start(spec())  # logged, not raised
+    assert pool.warm_up(spec(), MODEL).exception() is not None
+    assert pool.submit(spec(), MODEL, rows()[:2]) is None and pool.batches == 0
