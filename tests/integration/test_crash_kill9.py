@@ -130,9 +130,10 @@ def kill_at_random(
         try:
             wait_until(functools.partial(running, log), 60, "the start", log)
             # Batched processing commits its first tickets ~1 s after the start (a batch is
-            # parsed and classified first). With the prepare worker the daemon finishes ~500
-            # messages a second once running, so the kills come within 3 s of the start to
-            # keep most of them among the commits.
+            # parsed and classified first). With the prepare worker the daemon finishes ~700
+            # messages a second once running, and sends their acknowledgements for longer, so
+            # the kills come within 3 s of the start to keep most of them among the commits
+            # and sends.
             after = rng.uniform(0.0, 3.0)
             time.sleep(after)
             assert proc.poll() is None, log.read_text()[-3000:]
@@ -175,8 +176,12 @@ def test_kill_9_at_random_moments_loses_and_repeats_nothing(
     check_every_message_ended_once(db, mails)
     duplicates = check_acknowledgements(db, smtp_receiver, kills)
     print(f"acknowledgements received twice: {duplicates} in {KILLS} kills")
-    landed = [k for k in kills if 0 < k.finished < TOTAL]
-    assert len(landed) >= 3, "most kills should land while messages were being processed"
+    # A kill counts when work was in flight: messages being processed, or acknowledgements
+    # being sent (where the duplicate window is). Processing now often ends within 3 s of the
+    # start, while sending goes on.
+    all_sent = scalar(db, "SELECT count(*) FROM outbox WHERE status = 'sent'")
+    landed = [k for k in kills if 0 < k.finished < TOTAL or k.sent < all_sent]
+    assert len(landed) >= 3, "most kills should land while messages were processed or sent"
 
 
 def check_every_message_ended_once(db: Path, mails: list[Mail]) -> None:
