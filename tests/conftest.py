@@ -98,6 +98,34 @@ url = "sqlite:///{directory / "mailbot.db"}"
     return path
 
 
+def write_offline_config(directory: Path, extra: str = "") -> Path:
+    """A config whose servers are unreachable (port 1): for what a daemon builds before it
+    connects. `extra` is appended (whole TOML tables)."""
+    path = directory / "mailbot.toml"
+    path.write_text(
+        f"""
+[imap]
+host = "127.0.0.1"
+port = 1
+username = "support@example.test"
+password = "x"
+tls = "none"
+
+[smtp]
+host = "127.0.0.1"
+port = 1
+tls = "none"
+from_address = "support@example.test"
+
+[paths]
+state_dir = "{directory / "state"}"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
 @pytest.fixture
 def config(
     tmp_path: Path, dovecot: Dovecot, smtp_receiver: SmtpReceiver, monkeypatch: pytest.MonkeyPatch

@@ -69,6 +69,26 @@ def refs(store: Store) -> list[str]:
         return [t.ref for t in s.exec(select(Ticket).order_by(col(Ticket.id))).all()]
 
 
+def take_ack_message_id(store: Store, message_id: str) -> None:
+    """An outbox row already holding `message_id`: the unique key a new ticket's ack clashes on."""
+    with Session(store.engine) as s:
+        s.add(
+            Outbox(
+                ticket_id=999,
+                kind="ack",
+                seq=1,
+                message_id=message_id,
+                sender="support@example.test",
+                recipients="someone@else.test",
+                raw=b"",
+                status=OutboxStatus.SENT,
+                next_attempt_at=NOW,
+                created_at=NOW,
+            )
+        )
+        s.commit()
+
+
 def test_later_messages_see_the_batchs_own_new_tickets(store: Store) -> None:
     """Threading and the acknowledgement limit count tickets of the same transaction, before
     and after they are written, alike."""
@@ -101,22 +121,7 @@ def test_one_bad_row_among_the_batchs_new_tickets_is_quarantined_alone(store: St
     """Ticket 2's acknowledgement collides with an outbox row (unique Message-ID): written
     together the batch fails, so each is written alone and only that one is quarantined."""
     rows = archive(store, [customer_raw(n) for n in (1, 2, 3)])
-    with Session(store.engine) as s:
-        s.add(
-            Outbox(
-                ticket_id=999,
-                kind="ack",
-                seq=1,
-                message_id="<MB-000002.ack@example.test>",
-                sender="support@example.test",
-                recipients="someone@else.test",
-                raw=b"",
-                status=OutboxStatus.SENT,
-                next_attempt_at=NOW,
-                created_at=NOW,
-            )
-        )
-        s.commit()
+    take_ack_message_id(store, "<MB-000002.ack@example.test>")
     failed: dict[int, Exception] = {}
     with store.batch() as tx:
         for row in rows:
@@ -183,22 +188,7 @@ def test_the_processor_quarantines_only_the_bad_message_of_a_batch(store: Store)
     archive(store, [customer_raw(0, subject="warm-up")])
     asyncio.run(proc.process_pending())  # templates compiled: the next three are one batch
     clash = make_message_id("MB-000003", "ack", 1, "example.test")
-    with Session(store.engine) as s:
-        s.add(
-            Outbox(
-                ticket_id=999,
-                kind="ack",
-                seq=1,
-                message_id=clash,
-                sender="support@example.test",
-                recipients="someone@else.test",
-                raw=b"",
-                status=OutboxStatus.SENT,
-                next_attempt_at=NOW,
-                created_at=NOW,
-            )
-        )
-        s.commit()
+    take_ack_message_id(store, clash)
     subjects = ("Order stuck", "Fees question", "API key")
     rows = archive(store, [customer_raw(n, subject=sub) for n, sub in enumerate(subjects, 1)], 2)
     assert asyncio.run(proc.process_pending()) == 3

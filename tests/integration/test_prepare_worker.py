@@ -36,23 +36,16 @@ from mailbot.runners.app import build
 from mailbot.runners.prepare import PrepareConfig, Preparer
 from mailbot.runners.preparepool import Offload, PreparePool, WorkerSpec
 from mailbot.runners.process import ProcessConfig, Processor
-from mailbot.settings import load_settings
+from mailbot.settings import DEFAULT_CATEGORIES, DEFAULT_URGENCIES, load_settings
+from tests.conftest import write_offline_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted((ROOT / "tests" / "corpus" / "mail").glob("*.eml"))
 MODEL = ROOT / "models" / "default"
 KB = ROOT / "templates" / "kb"
 LANGUAGES = ("en", "ko", "zh", "ja")
-CATEGORIES = (
-    "account_access",
-    "security_incident",
-    "deposit_withdrawal",
-    "trading",
-    "verification_compliance",
-    "technical",
-    "fees_general",
-)
-URGENCIES = ("critical", "high", "normal", "low")
+CATEGORIES = tuple(DEFAULT_CATEGORIES)
+URGENCIES = tuple(DEFAULT_URGENCIES)
 WHEN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PHRASE = (
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
@@ -281,30 +274,7 @@ def test_a_malformed_article_still_fails_the_start_when_the_worker_builds_the_in
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
-    config = tmp_path / "mailbot.toml"
-    config.write_text(
-        f"""
-[imap]
-host = "127.0.0.1"
-port = 1
-username = "support@example.test"
-password = "x"
-tls = "none"
-
-[smtp]
-host = "127.0.0.1"
-port = 1
-tls = "none"
-from_address = "support@example.test"
-
-[replies]
-faq_dir = "{kb}"
-
-[paths]
-state_dir = "{tmp_path / "state"}"
-""",
-        encoding="utf-8",
-    )
+    config = write_offline_config(tmp_path, f'[replies]\nfaq_dir = "{kb}"\n')
     with pytest.raises(TemplateError, match=r"broken\.md"):
         build(load_settings(config))
 

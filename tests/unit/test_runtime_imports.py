@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import write_offline_config
+
 HEAVY = ("sklearn", "scipy", "skops")
 
 PROGRAM = """
@@ -36,27 +38,7 @@ print(type(model).__name__, len(links), "heavy:", ",".join(heavy) or "none")
 
 
 def test_mailbot_run_does_not_import_sklearn_scipy_or_skops(tmp_path: Path) -> None:
-    config = tmp_path / "mailbot.toml"
-    config.write_text(
-        f"""
-[imap]
-host = "127.0.0.1"
-port = 1
-username = "support@example.test"
-password = "x"
-tls = "none"
-
-[smtp]
-host = "127.0.0.1"
-port = 1
-tls = "none"
-from_address = "support@example.test"
-
-[paths]
-state_dir = "{tmp_path / "state"}"
-""",
-        encoding="utf-8",
-    )
+    config = write_offline_config(tmp_path)
     done = subprocess.run(
         [sys.executable, "-c", PROGRAM, str(config), *HEAVY],
         capture_output=True,
