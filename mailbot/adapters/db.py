@@ -145,7 +145,7 @@ def _create_from_baseline(path: str) -> bool:
         raise _database_error(exc) from exc
     finally:
         conn.close()
-    log.info("new database: schema %s created from the baseline", SCHEMA_HEAD)
+    log.info("schema %s created from the SQLite baseline", SCHEMA_HEAD)
     return True
 
 
