@@ -21,8 +21,6 @@ from typing import TypeVar
 
 import aiosmtplib
 import click
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -154,6 +152,11 @@ def state_dir(path: Path) -> str:
 
 def database(url: str) -> str:
     """Reachable, and its schema at the newest migration."""
+    # Imported here: `mailbot run` imports this module (smtp_login), and Alembic's ~11 MB
+    # would stay in the daemon for good (its migrations run in a child process).
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     shown = make_url(url).render_as_string(hide_password=True)
     try:
         engine = make_engine(url, create=False)

@@ -17,7 +17,8 @@ HEAVY = ("sklearn", "scipy", "skops")
 PROGRAM = """
 import sys
 from pathlib import Path
-import mailbot.cli.main  # what `mailbot run` imports, every subcommand module included
+import mailbot.cli.main
+import mailbot.cli.run  # what `mailbot run` imports (main loads subcommands on demand)
 from mailbot.runners.app import build
 from mailbot.settings import load_settings
 
