@@ -83,16 +83,24 @@ class App:
         return self.leases
 
 
-def build(settings: Settings, clock: Clock | None = None, *, worker: bool = True) -> App:
+def build(
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    worker: bool = True,
+    pool: PreparePool | None = None,
+) -> App:
     """Adapters from settings, handed to the runners. Fails early on a bad model or templates.
 
     `worker=False` prepares every batch in this process whatever `processing.workers` says
-    (`run --once`: one pass is over before a worker would have started)."""
+    (`run --once`: one pass is over before a worker would have started). `pool`: one already
+    started by the caller (`mailbot run` spawns the worker before its own imports)."""
     limit_malloc_arenas()  # before the runners' threads exist
     clock = clock or SystemClock()
-    pool = PreparePool(min_batch=settings.processing.worker_min_batch) if worker else None
+    if pool is None and worker:
+        pool = PreparePool(min_batch=settings.processing.worker_min_batch)
     if pool is not None and settings.processing.workers:
-        # Its imports (~1.5 s) overlap the migration and the model check below.
+        # Its imports (~1.5 s) overlap the database and the model check below.
         pool.start(worker_spec(settings, process_config(settings, _sender(settings))))
     try:
         return _build(settings, clock, pool)

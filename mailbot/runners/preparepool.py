@@ -19,6 +19,7 @@ the batch is prepared here instead, and a new worker is tried a minute later.
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import os
@@ -111,10 +112,12 @@ class PreparePool:
                 self._failed_locked(exc)
                 return None
 
-    def start(self, spec: WorkerSpec) -> None:
+    def start(self, spec: WorkerSpec | None = None) -> None:
         """Spawn the worker now, before the model is known: its imports take a second or two
-        that can overlap this process's own start (migrations, checking the model). If it
-        cannot start, batches are prepared here, as after any failure of the worker."""
+        that can overlap this process's own start (imports, database, checking the model).
+        Without a spec (`mailbot run` spawns it before importing the rest of the daemon) the
+        worker only imports; the spec goes with the first warm_up or batch. If it cannot
+        start, batches are prepared here, as after any failure of the worker."""
         with self._lock:
             try:
                 self._running(spec)
@@ -148,21 +151,26 @@ class PreparePool:
         if self._warm is None or self._warm_dir != model_dir:
             self._warm = executor.submit(_load_model, str(model_dir))
             self._warm_dir = model_dir
+            self._warm.add_done_callback(functools.partial(_log_warm, time.monotonic()))
         return self._warm
 
-    def _running(self, spec: WorkerSpec) -> ProcessPoolExecutor:
-        if self._executor is not None and spec != self._spec:
+    def _running(self, spec: WorkerSpec | None) -> ProcessPoolExecutor:
+        if self._executor is not None and self._spec not in (None, spec) and spec is not None:
             self._stop_locked()  # a reload changed what the worker must know
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(spec, os.getpid()),
+                initargs=(os.getpid(),),
             )
-            self._spec = spec
+            self._spec = None
             self._executor.submit(_started)  # the process is spawned on the first submit
             log.info("prepare worker starting")
+        if spec is not None and self._spec is None:
+            # One worker runs its calls in order: this one comes before any model or batch.
+            self._executor.submit(_configure, spec)
+            self._spec = spec
         return self._executor
 
     def close(self) -> None:
@@ -176,23 +184,44 @@ class PreparePool:
             executor.shutdown(wait=False, cancel_futures=True)
 
 
+def _log_warm(since: float, warm: Future[None]) -> None:
+    if not warm.cancelled() and warm.exception() is None:
+        log.info("prepare worker ready (%.2f s after the model was sent)", time.monotonic() - since)
+
+
 # --- in the worker process -------------------------------------------------------------------
 
 _preparer: Preparer | None = None
 _spec: WorkerSpec | None = None
+_unconfigured = "worker not configured"  # or why its configuration failed
 _model: tuple[str, object] | None = None  # (directory, model) last loaded
 
 
-def _start_worker(spec: WorkerSpec, parent: int) -> None:
-    global _preparer, _spec
+def _start_worker(parent: int) -> None:
+    """The initializer: what every worker imports, before it knows its spec."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    # Imported here, not on the first batch (the daemon imports none of them).
+    import charset_normalizer  # noqa: F401
+    import inscriptis  # noqa: F401
+
+    import mailbot.adapters.language
+    import mailbot.adapters.modelstore  # noqa: F401
+
+
+def _configure(spec: WorkerSpec) -> None:
+    """The worker's first call: the language detector and FAQ index for this spec."""
+    global _preparer, _spec, _unconfigured
     from mailbot.adapters.language import make_detector
 
+    try:
+        _preparer = Preparer(
+            spec.prepare, detect_language=make_detector(spec.languages), suggest=_faq(spec)
+        )
+    except Exception as exc:  # said by every later call; the daemon then prepares batches
+        _unconfigured = f"worker start-up failed: {type(exc).__name__}: {exc}"
+        raise
     _spec = spec
-    _preparer = Preparer(
-        spec.prepare, detect_language=make_detector(spec.languages), suggest=_faq(spec)
-    )
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -213,7 +242,8 @@ def _faq(spec: WorkerSpec) -> Suggest:
 
 
 def _prepare_here(model_dir: str, rows: list[PendingInbox]) -> list[Prepared]:
-    assert _preparer is not None and _spec is not None, "worker not initialised"
+    if _preparer is None or _spec is None:
+        raise RuntimeError(_unconfigured)
     return _preparer.prepare(rows, _model_from(model_dir, _spec))  # type: ignore[arg-type]
 
 
@@ -222,7 +252,8 @@ def _started() -> None:
 
 
 def _load_model(model_dir: str) -> None:
-    assert _spec is not None, "worker not initialised"
+    if _spec is None:
+        raise RuntimeError(_unconfigured)
     _model_from(model_dir, _spec)
 
 

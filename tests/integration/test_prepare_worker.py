@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -280,8 +279,9 @@ def test_a_malformed_article_still_fails_the_start_when_the_worker_builds_the_in
 
 
 def test_a_worker_whose_start_up_fails_costs_only_the_offload(tmp_path: Path) -> None:
-    """The worker's initializer fails (here: a malformed article it must index): warm_up says
-    so in its future instead of raising, and batches are prepared in this process."""
+    """The worker's start-up fails (here: a malformed article it must index): warm_up says
+    so, naming the cause, in its future instead of raising, and batches are prepared in this
+    process."""
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
@@ -293,7 +293,9 @@ def test_a_worker_whose_start_up_fails_costs_only_the_offload(tmp_path: Path) ->
         assert first.exception(timeout=90) is not None
         # Another model directory means a new submit to the broken pool: no raise either.
         again = pool.warm_up(s, tmp_path / "promoted")
-        assert isinstance(again.exception(timeout=90), BrokenProcessPool)
+        problem = again.exception(timeout=90)
+        assert isinstance(problem, RuntimeError), problem
+        assert "worker start-up failed" in str(problem) and "broken.md" in str(problem)
         assert pool.submit(s, MODEL, rows()[:2]) is None and pool.batches == 0
     finally:
         pool.close()
