@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mailbot.core.textfeatures import char_wb_ngrams
+from mailbot.core.textfeatures import char_wb_counts, char_wb_ngrams
 from mailbot.domain import FaqLink
 
 
@@ -144,8 +144,9 @@ class CharTfidf:
         return char_wb_ngrams(text.lower(), *self.NGRAMS)
 
     def vector(self, text: str) -> Vector:
-        seen = Counter(self._grams(text))
-        found = sorted((self._vocabulary[g], n) for g, n in seen.items() if g in self._vocabulary)
+        seen = char_wb_counts(text.lower(), *self.NGRAMS)  # = Counter(self._grams(text))
+        vocabulary = self._vocabulary
+        found = sorted((vocabulary[g], n) for g, n in seen.items() if g in vocabulary)
         columns = np.array([c for c, _ in found], dtype=np.int64)
         weights = (np.log(np.array([n for _, n in found], dtype=np.float64)) + 1.0) * self._idf[
             columns

@@ -173,21 +173,39 @@ class Analysis:
     counts: npt.NDArray[np.float64]
 
 
+_Counted = tuple[Counter[str], npt.NDArray[np.int64]]
+
+
 class HashedFeatures:
     """The hashers of a model laid side by side, as a FeatureUnion of them does."""
+
+    # transform keeps its texts' n-grams for analyse when it is given at most this many (a
+    # prepare chunk, ~50-100 KB a text): explaining a just-predicted text then costs no
+    # second pass over its n-grams, which took about as long as the prediction itself.
+    MEMO_TEXTS = 64
 
     def __init__(self, specs: Sequence[HasherSpec]) -> None:
         self.specs = tuple(specs)
         self.n_features = max((s.offset + s.n_features for s in self.specs), default=0)
         self._parts = [(build_counter(s), s.n_features, s.offset) for s in self.specs]
+        self._memo: dict[str, list[_Counted]] = {}  # the last transform's texts, if few
+
+    def _counted(self, text: str) -> list[_Counted]:
+        """Per hasher: the text's n-gram counts and each distinct n-gram's column."""
+        memo = self._memo.get(text)
+        if memo is not None:
+            return memo
+        found = []
+        for count, n_features, offset in self._parts:
+            seen = count(text)
+            found.append((seen, hashed_columns(seen, n_features) + offset))
+        return found
 
     def analyse(self, text: str) -> Analysis:
         """For explanations: every distinct n-gram with its column and the column's value."""
         grams: list[str] = []
         columns, counts = [], []
-        for count, n_features, offset in self._parts:
-            seen = count(text)
-            found = hashed_columns(seen, n_features) + offset
+        for seen, found in self._counted(text):
             # distinct n-grams may share a column: its value is their total
             _unique, inverse, totals = _merge(found, np.fromiter(seen.values(), np.float64))
             grams.extend(seen)
@@ -201,12 +219,17 @@ class HashedFeatures:
         """The non-zero entries of the HashingVectorizer(s)' matrix for texts, as (row,
         column, value) arrays, duplicates summed (row-major order)."""
         sizes, columns, counts = [], [], []
+        memo: dict[str, list[_Counted]] = {}
+        keep = len(texts) <= self.MEMO_TEXTS
         for text in texts:
-            for count, n_features, offset in self._parts:
-                seen = count(text)
-                columns.append(hashed_columns(seen, n_features) + offset)
+            counted = self._counted(text)
+            if keep:
+                memo[text] = counted
+            for seen, found in counted:
+                columns.append(found)
                 counts.append(np.fromiter(seen.values(), np.float64, len(seen)))
                 sizes.append(len(seen))
+        self._memo = memo  # replaced, never grown: at most one chunk's texts are kept
         if not columns:
             empty = np.zeros(0, dtype=np.int64)
             return empty.astype(np.intp), empty, empty.astype(np.float64)

@@ -18,6 +18,11 @@ from mailbot.domain import Classification, FaqLink, ParsedMail, PendingInbox
 
 log = logging.getLogger(__name__)
 
+# Messages per model call. Small enough that the model keeps each chunk's n-grams for the
+# explanations that follow (HashedFeatures.MEMO_TEXTS), large enough that a call's fixed
+# cost stays small.
+PREDICT_CHUNK = 32
+
 # (text, language) pairs -> the knowledge-base links worth suggesting for each
 Suggest = Callable[[Sequence[tuple[str, str]]], list[tuple[FaqLink, ...]]]
 
@@ -98,6 +103,13 @@ class Preparer:
         """Parse, classify and look up FAQ answers for a batch: one model call. Never raises
         for one message: its error is kept on its item, for quarantine."""
         work = [self._parsed(row) for row in rows]
+        for start in range(0, len(work), PREDICT_CHUNK):
+            self._classify(work[start : start + PREDICT_CHUNK], model)
+        self._add_suggestions([w for w in work if w.classification is not None])
+        return work
+
+    def _classify(self, work: list[Prepared], model: TextModel) -> None:
+        """One model call for the chunk, then each message's decision and explanation."""
         texts = [model_text(w.mail) for w in work if w.mail is not None]
         predicted = _Predicted(model, texts)
         for w in work:
@@ -116,8 +128,6 @@ class Preparer:
                     )
                 except Exception as exc:  # per item: this message is quarantined
                     w.error = exc
-        self._add_suggestions([w for w in work if w.classification is not None])
-        return work
 
     def _add_suggestions(self, work: list[Prepared]) -> None:
         """FAQ links for every classified message, in one call (one vectorisation)."""

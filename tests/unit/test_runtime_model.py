@@ -239,3 +239,22 @@ def test_binary_and_softmax_heads() -> None:
     for label in ("critical", "low"):
         explained = model.explain(text, {"urgency": label})["urgency"]
         assert all(g in text.lower() for g in explained)
+
+
+def test_explanations_of_just_predicted_texts_reuse_their_ngrams_and_equal_fresh_ones() -> None:
+    taxonomy = {"categories": DEFAULT_CATEGORIES, "urgencies": DEFAULT_URGENCIES}
+    directory = shipped("models") / "default"
+    chunked = load_model(directory, **taxonomy)
+    fresh = load_model(directory, **taxonomy)
+    assert isinstance(chunked, RuntimeModel) and isinstance(fresh, RuntimeModel)
+    features = chunked.features
+    labels = {"category": "deposit_withdrawal", "urgency": "critical"}
+    texts = [*ODD, *TEXTS[:40]]
+    for start in range(0, len(texts), 16):
+        chunk = texts[start : start + 16]
+        chunked.predict_many(chunk)
+        assert set(features._memo) == set(chunk)  # this chunk's texts, no more
+        for text in chunk:
+            assert chunked.explain(text, labels) == fresh.explain(text, labels), text
+    chunked.predict_many(TEXTS[: HashedFeatures.MEMO_TEXTS + 1])
+    assert features._memo == {}  # a larger call keeps nothing
