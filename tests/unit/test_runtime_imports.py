@@ -1,9 +1,8 @@
 """The daemon runs without scikit-learn, scipy or skops in memory (~140 MB of RSS they
 cost): `mailbot run`'s imports, app wiring, the shipped model and the FAQ index, in a fresh
 interpreter. With its prepare worker, it also holds no model, no HTML or charset parser (the
-worker parses), no Alembic (a new SQLite database gets the baseline schema, an older one is migrated
-in a child) and no OpenSSL bindings (no
-archive key)."""
+worker parses), no Alembic (a new SQLite database gets the baseline schema, an older one is
+migrated in a child) and no OpenSSL bindings (no archive key)."""
 
 from __future__ import annotations
 
