@@ -101,7 +101,11 @@ def migrate_aside(engine: Engine) -> None:
     if schema_revision(engine) == SCHEMA_HEAD:
         return
     url = engine.url
-    if _new_sqlite_file(engine) and _create_from_baseline(str(url.database)):
+    if (
+        _new_sqlite_file(engine)
+        and _create_from_baseline(str(url.database))
+        and schema_revision(engine) == SCHEMA_HEAD  # else a stale baseline: Alembic goes on
+    ):
         return
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         migrate(engine)
@@ -122,8 +126,14 @@ def migrate_aside(engine: Engine) -> None:
 
 
 def _new_sqlite_file(engine: Engine) -> bool:
+    """A file the standard sqlite3 module opens by its path: no URI options, no other driver
+    (an encrypting one, say), which the baseline's own connection would not honour."""
     url = engine.url
-    return url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    return (
+        url.drivername in ("sqlite", "sqlite+pysqlite")
+        and not url.query
+        and url.database not in (None, "", ":memory:")
+    )
 
 
 def _create_from_baseline(path: str) -> bool:

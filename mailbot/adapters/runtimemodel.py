@@ -131,6 +131,10 @@ class RuntimeModel:
         rows, columns, counts = self.features.transform(texts)
         return rows, self._position[columns].astype(np.intp), counts
 
+    def forget(self) -> None:
+        """Free the n-grams kept from the last predict_many for explanations."""
+        self.features.forget()
+
     def predict_labels(self, texts: Sequence[str]) -> list[tuple[str, str]]:
         """(category, urgency) per text, decided as the daemon does (thresholds applied)."""
         from mailbot.core.classify import decide_labels

@@ -190,9 +190,13 @@ class HashedFeatures:
         self._parts = [(build_counter(s), s.n_features, s.offset) for s in self.specs]
         self._memo: dict[str, list[_Counted]] = {}  # the last transform's texts, if few
 
-    def _counted(self, text: str) -> list[_Counted]:
+    def forget(self) -> None:
+        """Drop the kept n-grams (a chunk of long mails can hold tens of MB)."""
+        self._memo = {}
+
+    def _counted(self, text: str, *, keep: bool = True) -> list[_Counted]:
         """Per hasher: the text's n-gram counts and each distinct n-gram's column."""
-        memo = self._memo.get(text)
+        memo = self._memo.get(text) if keep else self._memo.pop(text, None)
         if memo is not None:
             return memo
         found = []
@@ -205,7 +209,7 @@ class HashedFeatures:
         """For explanations: every distinct n-gram with its column and the column's value."""
         grams: list[str] = []
         columns, counts = [], []
-        for seen, found in self._counted(text):
+        for seen, found in self._counted(text, keep=False):  # explained once, then freed
             # distinct n-grams may share a column: its value is their total
             _unique, inverse, totals = _merge(found, np.fromiter(seen.values(), np.float64))
             grams.extend(seen)

@@ -128,6 +128,9 @@ class Preparer:
                     )
                 except Exception as exc:  # per item: this message is quarantined
                     w.error = exc
+        forget = getattr(model, "forget", None)  # the chunk's kept n-grams, if any
+        if forget is not None:
+            forget()
 
     def _add_suggestions(self, work: list[Prepared]) -> None:
         """FAQ links for every classified message, in one call (one vectorisation)."""

@@ -185,8 +185,14 @@ class PreparePool:
 
 
 def _log_warm(since: float, warm: Future[None]) -> None:
-    if not warm.cancelled() and warm.exception() is None:
+    """Said when it happens, not only when a batch next asks (hours later, if mail is rare)."""
+    if warm.cancelled():
+        return
+    problem = warm.exception()
+    if problem is None:
         log.info("prepare worker ready (%.2f s after the model was sent)", time.monotonic() - since)
+    else:
+        log.warning("prepare worker could not start (%s); batches will be prepared here", problem)
 
 
 # --- in the worker process -------------------------------------------------------------------

@@ -106,6 +106,21 @@ def test_a_database_with_other_tables_is_left_to_alembic(tmp_path: Path) -> None
     assert schema_revision(make_engine(f"sqlite:///{path}")) == SCHEMA_HEAD
 
 
+def test_a_stale_baseline_is_finished_by_alembic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shipped without re-running scripts/sqlite_baseline.py after a migration: a new
+    database still ends at SCHEMA_HEAD."""
+    old = tmp_path / "old.db"
+    _at_revision(old, "0010")
+    stale = tmp_path / "stale.sql"
+    stale.write_text("".join(f"{sql};\n" for sql in sqlite_schema(str(old))), encoding="utf-8")
+    monkeypatch.setattr(db, "SQLITE_BASELINE", stale)
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    migrate_aside(engine)
+    assert schema_revision(engine) == SCHEMA_HEAD
+
+
 def test_the_baseline_is_applied_once(tmp_path: Path) -> None:
     path = tmp_path / "mailbot.db"
     assert db._create_from_baseline(str(path)) is True

@@ -256,5 +256,9 @@ def test_explanations_of_just_predicted_texts_reuse_their_ngrams_and_equal_fresh
         assert set(features._memo) == set(chunk)  # this chunk's texts, no more
         for text in chunk:
             assert chunked.explain(text, labels) == fresh.explain(text, labels), text
+            assert text not in features._memo  # explained once, then freed
+    chunked.predict_many(texts[:3])
+    chunked.forget()
+    assert features._memo == {}
     chunked.predict_many(TEXTS[: HashedFeatures.MEMO_TEXTS + 1])
     assert features._memo == {}  # a larger call keeps nothing
