@@ -14,10 +14,10 @@ from mailbot.core.render import RenderedParts
 from mailbot.errors import TemplateError
 
 
-def make_environment(root: Path) -> SandboxedEnvironment:
+def make_environment(root: Path, loader: jinja2.BaseLoader | None = None) -> SandboxedEnvironment:
     """Sandboxed, strict about undefined names, HTML autoescaped, reloads changed files."""
     return SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(root)),
+        loader=loader or jinja2.FileSystemLoader(str(root)),
         undefined=jinja2.StrictUndefined,
         autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
         auto_reload=True,
@@ -26,18 +26,59 @@ def make_environment(root: Path) -> SandboxedEnvironment:
     )
 
 
+class _CheckedOncePerRound(jinja2.FileSystemLoader):
+    """Jinja's loader, whose check that a template file is unchanged runs once per round.
+
+    With auto_reload, Jinja stats a template's file each time it is used: eleven times for
+    one acknowledgement (subject, text and HTML, the layout and the included parts), each a
+    system call that lets go of the GIL the event loop is waiting for. Here a file found
+    unchanged counts as unchanged until `next_round`."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(str(root))
+        self.round = 0
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        fresh_in = [self.round]  # the round in which the file was last found unchanged
+
+        def checked_once() -> bool:
+            if fresh_in[0] == self.round:
+                return True
+            if not uptodate():
+                return False
+            fresh_in[0] = self.round
+            return True
+
+        return source, filename, checked_once
+
+    def next_round(self) -> None:
+        self.round += 1
+
+
 class FileTemplates:
     """Renders `templates/<lang>/<name>.{txt,html}.j2` and `<lang>/_subject.txt.j2`.
 
     Fallbacks: name -> "default" in the same language, then the default language.
+    The files are looked at again after each `refresh()`: the processor calls it before each
+    batch, so an edit is used from the next batch on (see _CheckedOncePerRound).
     """
 
     def __init__(self, root: Path, *, default_language: str) -> None:
         if not root.is_dir():
             raise TemplateError(f"templates folder {root} does not exist")
         self._root = root
-        self._env = make_environment(root)
+        self._loader = _CheckedOncePerRound(root)
+        self._env = make_environment(root, self._loader)
         self._default_language = default_language
+        self._resolved: dict[tuple[str, str], tuple[str, str]] = {}  # this round's
+
+    def refresh(self) -> None:
+        """From now on, look again whether files were added, changed or removed."""
+        self._loader.next_round()
+        self._resolved = {}
 
     def render(self, language: str, name: str, context: Mapping[str, Any]) -> RenderedParts:
         lang, chosen = self._resolve(language, name)
@@ -48,6 +89,12 @@ class FileTemplates:
         )
 
     def _resolve(self, language: str, name: str) -> tuple[str, str]:
+        found = self._resolved.get((language, name))
+        if found is None:
+            found = self._resolved[(language, name)] = self._find(language, name)
+        return found
+
+    def _find(self, language: str, name: str) -> tuple[str, str]:
         for lang in dict.fromkeys((language, self._default_language)):
             for candidate in dict.fromkeys((name, "default")):
                 if (self._root / lang / f"{candidate}.txt.j2").is_file():

@@ -41,6 +41,10 @@ class TemplateRenderer(Protocol):
         """Subject, text and HTML of template `name` in `language` (with fallbacks)."""
         ...
 
+    def refresh(self) -> None:
+        """Called before each batch: edits made until now must be used from here on."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Sender:

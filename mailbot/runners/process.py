@@ -102,6 +102,12 @@ class ProcessConfig:
 TRANSACTION_SECONDS = 0.01
 
 
+# The first batch of a pass is this small, and each next one twice the last, up to `batch`:
+# a backlog's first acknowledgements go out after a few dozen messages are prepared rather
+# than a whole batch (~0.5 s on a first start), and storing starts while the worker prepares.
+FIRST_BATCH = 25
+
+
 def _nothing() -> None:
     pass
 
@@ -181,11 +187,13 @@ class Processor:
         """Batch after batch; under load the next batch is prepared (in the worker process)
         while this one is stored."""
         done = 0
-        rows = self._store.pending_inbox(self._cfg.batch)
+        size = min(FIRST_BATCH, self._cfg.batch)
+        rows = self._store.pending_inbox(size)
         ready = self._start_preparing(rows)
         while rows and not stop.is_set():
             work = ready()
-            following = self._store.pending_inbox(self._cfg.batch, after=rows[-1].id)
+            size = min(size * 2, self._cfg.batch)
+            following = self._store.pending_inbox(size, after=rows[-1].id)
             ready = self._start_preparing(following)
             done += self._store_batch(work, stop, on_ack or _nothing)
             rows = following
@@ -219,6 +227,7 @@ class Processor:
         the database work in transactions of at most TRANSACTION_SECONDS, one SAVEPOINT per
         message. A crash or a database outage leaves the uncommitted rows "received"."""
         done = 0
+        self._renderer.refresh()  # template edits made until now are used for this batch
         with self._store.batch() as tx:
             pending: list[tuple[int, str]] = []  # (inbox id, outcome) until committed
             acks = 0

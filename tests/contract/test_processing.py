@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import shutil
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from pathlib import Path
 from types import MappingProxyType
 
 from sqlmodel import Session, select
@@ -24,7 +26,7 @@ from mailbot.core.sla import ALWAYS_OPEN, SlaPolicy, Windows
 from mailbot.domain import FetchedMail
 from mailbot.resources import shipped
 from mailbot.runners.escalate import EscalationConfig, Escalator
-from mailbot.runners.process import ProcessConfig, Processor
+from mailbot.runners.process import FIRST_BATCH, ProcessConfig, Processor
 
 START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 WINDOWS = {"critical": 1.0, "high": 4.0, "normal": 24.0, "low": 72.0}
@@ -266,3 +268,59 @@ def test_status_by_email_answers_only_the_owner_and_is_not_a_new_request(store: 
         statuses = s.exec(select(Outbox).where(Outbox.kind == "status")).all()
         requests = [k for t, k, _ in kinds(store) if k == "status_request"]
     assert len(statuses) == 2 and len(requests) == 3
+
+
+def test_a_backlogs_first_acknowledgements_are_committed_after_a_small_first_batch(
+    store: Store,
+) -> None:
+    """A first start with a backlog: the first acknowledgements must not wait until a whole
+    batch (200) is parsed and classified, only the first, small one (FIRST_BATCH)."""
+    clock = FrozenClock(START)
+    classified: list[int] = []
+
+    class CountingModel(FixedModel):
+        def predict(self, text: str) -> tuple[Mapping[str, float], Mapping[str, float]]:
+            classified.append(1)
+            return super().predict(text)
+
+    proc = processor(store, clock)
+    proc._model = CountingModel  # type: ignore[assignment]
+    mails = [
+        FetchedMail("a", "INBOX", 1, next(uid), raw.replace(b"jane@", f"jane{i}@".encode()))
+        for i, raw in enumerate(customer(f"Order {i}", f"<b{i}@x>") for i in range(300))
+    ]
+    store.store_fetched("a", "INBOX", 1, mails, [message_id_of(m.raw) for m in mails], now=START)
+    at_first_ack: list[int] = []
+
+    def on_ack() -> None:
+        if not at_first_ack:
+            at_first_ack.append(len(classified))
+
+    assert asyncio.run(proc.process_pending(on_ack=on_ack)) == 300
+    assert len(classified) == 300
+    assert at_first_ack == [FIRST_BATCH]
+    assert len(store.due_outbox(clock.now(), 1000)) == 300
+
+
+def test_a_template_edit_is_used_from_the_next_batch_on(store: Store, tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(shipped("templates"), templates)
+    clock = FrozenClock(START)
+    proc = processor(store, clock)
+    proc._renderer = FileTemplates(templates, default_language="en")
+    deliver(store, proc, customer("Order stuck", "<e1@x>"), clock)
+    notice = templates / "en" / "_security.txt.j2"
+    notice.write_text("EDITED-MARKER\n" + notice.read_text("utf-8"), "utf-8")
+    (templates / "en" / "trading.txt.j2").unlink()  # now "default" for trading tickets
+    deliver(store, proc, customer("Order stuck again", "<e2@x>"), clock)
+    first, second = (plain_text(row.raw) for row in store.due_outbox(clock.now(), 10))
+    assert "EDITED-MARKER" not in first and "EDITED-MARKER" in second
+    assert "about an order or position" in first  # trading.txt.j2's opening
+    assert "We have received your message" in second  # default.txt.j2's
+
+
+def plain_text(raw: bytes) -> str:
+    msg = message_from_bytes(raw, policy=policy.default)
+    part = msg.get_body(("plain",))  # type: ignore[attr-defined]
+    assert part is not None
+    return str(part.get_content())
