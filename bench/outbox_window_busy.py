@@ -16,6 +16,7 @@ import runpy
 import statistics
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +31,20 @@ def main() -> int:
     last_250 = [0.0]  # one message at a time is between its 250 and its commit
     windows: list[float] = []
     finish, mark_sent = SmtpConnection.finish, OutboxSender._mark_sent
+    journaled = OutboxSender._journaled_now
 
     async def timed_finish(self: SmtpConnection) -> None:
         await finish(self)
         last_250[0] = time.perf_counter()
 
-    async def timed_mark_sent(self: OutboxSender, outbox_id: int) -> None:
-        await mark_sent(self, outbox_id)
+    async def timed_mark_sent(self: OutboxSender, outbox_id: int, sent_at: datetime) -> None:
+        await mark_sent(self, outbox_id, sent_at)
         windows.append(time.perf_counter() - last_250[0])
+
+    def timed_journaled(self: OutboxSender, outbox_id: int, sent_at: datetime) -> bool:
+        if done := journaled(self, outbox_id, sent_at):  # recorded: the window ends here
+            windows.append(time.perf_counter() - last_250[0])
+        return done
 
     held: list[float] = []  # the commit section (final dot -> outcome committed), serial
     commit_section = OutboxSender._finish
@@ -51,6 +58,7 @@ def main() -> int:
 
     SmtpConnection.finish = timed_finish  # type: ignore[method-assign]
     OutboxSender._mark_sent = timed_mark_sent  # type: ignore[method-assign]
+    OutboxSender._journaled_now = timed_journaled  # type: ignore[method-assign]
     OutboxSender._finish = timed_commit_section  # type: ignore[method-assign,assignment]
     out = HERE / "results" / "outbox-window-busy.json"
     sys.argv = ["e2e.py", "--only", "throughput", "--sizes", n, "--modes", "inproc"]
@@ -62,6 +70,7 @@ def main() -> int:
     finally:
         SmtpConnection.finish = finish  # type: ignore[method-assign]
         OutboxSender._mark_sent = mark_sent  # type: ignore[method-assign]
+        OutboxSender._journaled_now = journaled  # type: ignore[method-assign]
         OutboxSender._finish = commit_section  # type: ignore[method-assign]
     if not windows:
         print("no acknowledgement was sent")

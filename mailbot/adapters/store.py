@@ -6,7 +6,7 @@ import hashlib
 import json
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -472,6 +472,14 @@ class Store:
         """Called right after the server's 250: keep this transaction tiny."""
         with translate_db_errors(), self._gate.urgent(), self.engine.begin() as conn:
             conn.execute(sql.MARK_SENT, {"p_id": outbox_id, "p_at": now})
+
+    def mark_sent_many(self, sent: Mapping[int, datetime]) -> None:
+        """Rows sent at the given times (from the sent journal), in one transaction."""
+        if not sent:
+            return
+        params = [{"p_id": outbox_id, "p_at": at} for outbox_id, at in sorted(sent.items())]
+        with translate_db_errors(), self._gate.urgent(), self.engine.begin() as conn:
+            conn.execute(sql.MARK_SENT_IF_PENDING, params)
 
     def mark_retry(self, outbox_id: int, *, error: str, next_at: datetime, now: datetime) -> None:
         self._update_outbox(

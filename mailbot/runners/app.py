@@ -20,6 +20,7 @@ from mailbot.adapters.language import lazy_detector, make_detector
 from mailbot.adapters.memory import limit_malloc_arenas
 from mailbot.adapters.metrics import DatabaseCollector, MetricsServer, database_ok
 from mailbot.adapters.modelregistry import ActiveModel, ModelRegistry
+from mailbot.adapters.sentjournal import sent_journal
 from mailbot.adapters.smtp import SmtpSender
 from mailbot.adapters.store import Store
 from mailbot.adapters.systemd import Notifier
@@ -123,7 +124,12 @@ def _build(settings: Settings, clock: Clock, pool: PreparePool | None) -> App:
         processor=build_processor(settings, store, clock, pool),
         pool=pool,
         outbox=OutboxSender(
-            store, smtp, clock, holder=holder, gone=functools.partial(holder_gone, me=holder)
+            store,
+            smtp,
+            clock,
+            holder=holder,
+            gone=functools.partial(holder_gone, me=holder),
+            journal=sent_journal(engine),
         ),
         escalator=Escalator(
             Workflow(engine),
@@ -300,6 +306,7 @@ async def _drain_all(app: App) -> bool:
         dead += result.dead
         if result.blocked or not (result.sent or result.dead):
             break
+    await _record_sent(app)
     if app.outbox.unrecorded:
         log.error(
             "ALERT %d acknowledgement(s) were accepted by the SMTP server but could not be "
@@ -377,6 +384,7 @@ async def run_forever(
     for ingestor in app.ingestors:
         await ingestor.reset()
     await app.smtp.close()
+    await _record_sent(app)
     if app.pool is not None:
         app.pool.close()
     await app.lease_keeper.release_all()
@@ -385,6 +393,14 @@ async def run_forever(
     log.info("stopped")
     notifier.close()
     return 1 if crashed else 0
+
+
+async def _record_sent(app: App) -> None:
+    """On the way out: what the sent journal holds into the database (else the next start)."""
+    try:
+        await app.outbox.record_sent()
+    except TransientError as exc:
+        log.warning("sent acknowledgements stay in the journal until the next start: %s", exc)
 
 
 def _start_scheduler(app: App) -> AsyncIOScheduler:

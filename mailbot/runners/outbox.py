@@ -6,10 +6,11 @@ import asyncio
 import logging
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from mailbot.adapters.sentjournal import SentJournal
 from mailbot.adapters.smtp import SmtpConnection, SmtpSender, SmtpUnavailable
 from mailbot.adapters.store import DueOutbox, Store
 from mailbot.clock import Clock
@@ -51,7 +52,7 @@ CLAIM_HOLD = timedelta(minutes=2)
 class _Run:
     """One drain: the claimed rows, shared by the connections, and its commit section."""
 
-    def __init__(self, rows: list[DueOutbox], skip: set[int], result: DrainResult) -> None:
+    def __init__(self, rows: list[DueOutbox], skip: Container[int], result: DrainResult) -> None:
         self.queue = deque(row for row in rows if row.id not in skip)
         self.result = result
         # Held from writing a message's final dot until its outcome is committed: the one
@@ -87,6 +88,7 @@ class OutboxSender:
         *,
         holder: str = "",
         gone: Callable[[str], bool] | None = None,
+        journal: SentJournal | None = None,
     ) -> None:
         self._store = store
         self._smtp = smtp
@@ -94,15 +96,20 @@ class OutboxSender:
         # Who claims rows, and how to tell that another claimer has ended (see claim_outbox).
         self._holder = holder
         self._gone = gone
-        # Sent (the server said 250) but the 'sent' commit failed: never send these again in
-        # this process; keep trying to record them.
-        self._unmarked: set[int] = set()
+        # Sent (the server said 250), with the time, and not committed as sent yet: in the
+        # journal (SQLite, see adapters/sentjournal.py), or their 'sent' commit failed. Never
+        # sent again by this process; committed at the start of the next drain.
+        self._unmarked: dict[int, datetime] = {}
+        self._journal = journal
+        self._in_journal: set[int] = set()  # written to the journal since it was emptied
+        self._journal_read = journal is None
         self._refused: set[int] = set()  # connections whose failure to connect was logged
 
     @property
     def unrecorded(self) -> int:
-        """Acknowledgements the server accepted whose 'sent' mark is not committed yet."""
-        return len(self._unmarked)
+        """Acknowledgements the server accepted that are recorded nowhere yet (neither
+        committed as sent nor in the journal): the next run sends them again."""
+        return len(self._unmarked.keys() - self._in_journal)
 
     async def drain_once(self, limit: int = 100) -> DrainResult:
         """Send what is due now; stops at the first temporary failure (do not hammer).
@@ -133,10 +140,29 @@ class OutboxSender:
             log.warning("outbox paused: %s", exc)
         return result
 
+    async def record_sent(self) -> None:
+        """Commit what the journal holds (and any earlier 'sent' mark that failed) as sent,
+        then empty the journal; the first call also reads what a previous run left in it.
+        Raises TransientError when the database refuses: the rows stay recorded here."""
+        if not self._journal_read and self._journal is not None:
+            left = await asyncio.to_thread(self._journal.read)
+            self._unmarked = left | self._unmarked
+            self._in_journal |= left.keys()
+            self._journal_read = True
+        if not self._unmarked:
+            return
+        marks = dict(self._unmarked)
+        await asyncio.to_thread(self._store.mark_sent_many, marks)
+        for outbox_id in marks:
+            del self._unmarked[outbox_id]
+        # Emptied only when everything in it is committed (a row sent meanwhile stays).
+        everything = self._in_journal and not self._in_journal & self._unmarked.keys()
+        if self._journal is not None and everything:
+            await asyncio.to_thread(self._journal.clear)
+            self._in_journal.clear()
+
     async def _record_unmarked(self) -> None:
-        for outbox_id in sorted(self._unmarked):
-            await asyncio.to_thread(self._store.mark_sent, outbox_id, now=self._clock.now())
-            self._unmarked.discard(outbox_id)
+        await self.record_sent()
 
     async def _send_all(self, run: _Run) -> None:
         connections = self._smtp.connections[: len(run.queue)]
@@ -204,13 +230,15 @@ class OutboxSender:
         # From the server's 250 above to the commit below lies the only window in which a
         # crash makes the message go out twice: one small UPDATE (see docs/delivery.md).
         crash.point("after-smtp-250")  # test-only, inert unless MAILBOT_TEST_CRASH_AT
-        self._unmarked.add(row.id)
+        sent_at = self._clock.now()
+        self._unmarked[row.id] = sent_at
         try:
-            await self._mark_sent(row.id)
+            if not self._journaled_now(row.id, sent_at):
+                await self._mark_sent(row.id, sent_at)
+                del self._unmarked[row.id]
         except BaseException:
             run.halt()  # the server has a message that is not recorded: nothing may follow
             raise
-        self._unmarked.discard(row.id)
         run.result.sent += 1
         log.info("outbox #%d %s sent to %s", row.id, row.message_id, ",".join(row.recipients))
         return True
@@ -227,8 +255,21 @@ class OutboxSender:
         else:
             await self._failed(row, exc, run)
 
-    async def _mark_sent(self, outbox_id: int) -> None:
-        await asyncio.to_thread(self._store.mark_sent, outbox_id, now=self._clock.now())
+    def _journaled_now(self, outbox_id: int, sent_at: datetime) -> bool:
+        """Recorded in the journal (on the event loop: one short write and flush, cheaper
+        than handing it to a thread). False: no journal, or it failed; commit it instead."""
+        if self._journal is None:
+            return False
+        try:
+            self._journal.record(outbox_id, sent_at)
+        except OSError as exc:
+            log.warning("sent journal %s: %s; recording in the database", self._journal.path, exc)
+            return False
+        self._in_journal.add(outbox_id)
+        return True
+
+    async def _mark_sent(self, outbox_id: int, sent_at: datetime) -> None:
+        await asyncio.to_thread(self._store.mark_sent, outbox_id, now=sent_at)
 
     async def _failed(self, row: DueOutbox, exc: TransientError, run: _Run) -> None:
         run.halt()

@@ -97,12 +97,14 @@ class ProcessConfig:
     incident_category: str = "security_incident"
 
 
-# A processing transaction is committed after this long: on SQLite it holds the one write
-# lock, which the ingest and outbox loops (marking acknowledgements sent) wait for. Each
-# commit costs the processing thread ~2-3 ms (an fsync and the shared pages written again):
-# 3 ms transactions made 1,000 messages slower than 10 ms ones, 30 ms faster (+4, +10, +23 %
-# side by side), 100 ms no faster than 30. A busy sender's `sent` mark waits ~15 ms for one.
-TRANSACTION_SECONDS = 0.03
+# A processing transaction is committed after this long. On SQLite it holds the one write
+# lock, which ingest (storing a fetched batch) and the sender (claiming rows, folding the
+# sent journal in) wait for, once per batch or drain; marking each acknowledgement sent no
+# longer does (adapters/sentjournal.py). Each commit costs the processing thread ~2-3 ms
+# (an fsync, the shared pages written again): 1,000 messages from a first start ran faster
+# with 30 ms than with 10 ms transactions (+4, +10, +23 %) and, with the journal, faster
+# with 100 ms than 30 (+5, +15, +19 %); 300 ms was not faster than 100.
+TRANSACTION_SECONDS = 0.1
 
 
 # The first batch of a pass is this small, and each next one twice the last, up to `batch`:

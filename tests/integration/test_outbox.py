@@ -13,6 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 
+from mailbot.adapters.sentjournal import SentJournal
 from mailbot.adapters.smtp import SmtpSender, data_block
 from mailbot.adapters.store import Store
 from mailbot.clock import FrozenClock
@@ -37,12 +38,16 @@ def sender_for(port: int) -> SmtpSender:
     )
 
 
-def drain(store: Store, smtp: SmtpSender, clock: FrozenClock) -> tuple[int, int]:
-    """(sent, failed) of one drain."""
+def drain(
+    store: Store, smtp: SmtpSender, clock: FrozenClock, journal: SentJournal | None = None
+) -> tuple[int, int]:
+    """(sent, failed) of one drain, and what the journal holds committed after it."""
 
     async def go() -> tuple[int, int]:
+        outbox = OutboxSender(store, smtp, clock, journal=journal)
         try:
-            result = await OutboxSender(store, smtp, clock).drain_once()
+            result = await outbox.drain_once()
+            await outbox.record_sent()
             return result.sent, result.retry + result.dead
         finally:
             await smtp.close()
@@ -94,8 +99,10 @@ class SlowEnvelopes:
     server's side, the rule of docs/delivery.md: every message accepted before this one is
     already committed as sent, i.e. at most one accepted message is ever unrecorded."""
 
-    def __init__(self, db: Path, *, rcpt_delay: float, data_delay: float) -> None:
-        self.db = db
+    def __init__(
+        self, db: Path, *, rcpt_delay: float, data_delay: float, journal: Path | None = None
+    ) -> None:
+        self.db, self.journal = db, journal
         self.rcpt_delay, self.data_delay = rcpt_delay, data_delay
         self.accepted: list[str] = []
         self.unrecorded_at_a_dot: list[int] = []  # accepted before, not committed as sent
@@ -145,8 +152,11 @@ class SlowEnvelopes:
     async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:
         self.in_envelope -= 1
         with closing(sqlite3.connect(self.db)) as conn:
-            sent = conn.execute("SELECT count(*) FROM outbox WHERE status = 'sent'").fetchone()[0]
-        self.unrecorded_at_a_dot.append(len(self.accepted) - sent)
+            rows = conn.execute("SELECT id FROM outbox WHERE status = 'sent'").fetchall()
+        recorded = {outbox_id for (outbox_id,) in rows}
+        if self.journal is not None:  # recorded there, committed to the table later
+            recorded |= SentJournal(self.journal).read().keys()
+        self.unrecorded_at_a_dot.append(len(self.accepted) - len(recorded))
         self.accepted.append(str(envelope.rcpt_tos[0]))
         await asyncio.sleep(self.data_delay)  # the window, widened
         return "250 2.0.0 OK: queued"
@@ -177,14 +187,23 @@ def connections_for(port: int, connections: int) -> SmtpSender:
     return SmtpSender(settings)
 
 
+@pytest.mark.parametrize("journal", [False, True], ids=["marked-in-db", "sent-journal"])
 @pytest.mark.parametrize("connections", [1, 4])
 def test_connections_overlap_but_the_server_accepts_one_unrecorded_message_at_most(
-    store: Store, tmp_path: Path, connections: int
+    store: Store, tmp_path: Path, connections: int, journal: bool
 ) -> None:
     queue_acks(store, 24)
-    handler = SlowEnvelopes(tmp_path / "store.db", rcpt_delay=0.05, data_delay=0.01)
+    path = tmp_path / "store.db-sent"
+    handler = SlowEnvelopes(
+        tmp_path / "store.db", rcpt_delay=0.05, data_delay=0.01, journal=path if journal else None
+    )
     with slow_receiver(handler) as port:
-        sent = drain(store, connections_for(port, connections), FrozenClock(START))
+        sent = drain(
+            store,
+            connections_for(port, connections),
+            FrozenClock(START),
+            SentJournal(path) if journal else None,
+        )
     assert sent == (24, 0)
     assert sorted(handler.accepted) == sorted(f"c{i}@customer.test" for i in range(24))
     # When a message's final dot arrives, every message accepted before it is recorded.
@@ -192,6 +211,8 @@ def test_connections_overlap_but_the_server_accepts_one_unrecorded_message_at_mo
     # Several envelopes were open at once with several connections; one with one.
     assert handler.most_in_envelope == (1 if connections == 1 else connections)
     assert store.pending_outbox_count() == 0
+    if journal:  # committed to the table, then emptied
+        assert SentJournal(path).read() == {} and path.stat().st_size == 0
 
 
 def test_a_refused_extra_connection_leaves_the_rows_to_the_others(
@@ -236,3 +257,34 @@ def test_the_body_arrives_as_written_dots_and_line_endings_included() -> None:
     assert got.data == (
         b"Subject: dots\r\n\r\n.leading dot\r\n..two\r\nlone CR\r\nlast line without newline\r\n"
     )
+
+
+def test_what_a_previous_run_left_in_the_journal_is_recorded_and_never_sent_again(
+    store: Store, tmp_path: Path
+) -> None:
+    """The run that sent #2 died before its journal line was committed to the table."""
+    queue_acks(store, 3)
+    journal = SentJournal(tmp_path / "store.db-sent")
+    journal.record(2, START - timedelta(minutes=1))
+    journal.close()
+    with SmtpReceiver() as receiver:
+        assert drain(store, sender_for(receiver.port), FrozenClock(START), journal) == (2, 0)
+        got = sorted(m.rcpt_tos[0] for m in receiver.messages)
+    assert got == ["c0@customer.test", "c2@customer.test"]
+    assert store.pending_outbox_count() == 0
+    with closing(sqlite3.connect(tmp_path / "store.db")) as conn:
+        second = conn.execute("SELECT status, sent_at FROM outbox WHERE id = 2").fetchone()
+    assert second[0] == "sent" and second[1].startswith("2026-11-22 08:59:00")
+    assert journal.read() == {}
+
+
+def test_a_journal_that_cannot_be_written_leaves_marking_sent_to_the_database(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue_acks(store, 2)
+    journal = SentJournal(tmp_path / "no-such-directory" / "store.db-sent")
+    with SmtpReceiver() as receiver:
+        assert drain(store, sender_for(receiver.port), FrozenClock(START), journal) == (2, 0)
+        assert len(receiver.messages) == 2
+    assert store.pending_outbox_count() == 0
+    assert any("recording in the database" in r.getMessage() for r in caplog.records)
