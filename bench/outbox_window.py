@@ -3,7 +3,9 @@
 
 A crash inside that window is the only way an acknowledgement goes out twice. This sends N
 acknowledgements through the real OutboxSender into a real aiosmtpd receiver, with the real
-SQLite store (WAL, synchronous=FULL), and prints the distribution of the window.
+SQLite store (WAL, synchronous=FULL), and prints the distribution of the window. The sender
+here has no sent journal: this is the UPDATE path (PostgreSQL's, and SQLite's when the journal
+cannot be written); bench/outbox_window_busy.py measures the daemon as it runs, journal and all.
 
     .venv/bin/python bench/outbox_window.py [N] [CONNECTIONS] [DELAY_MS]
 
