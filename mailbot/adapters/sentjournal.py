@@ -13,6 +13,9 @@ in which a crash duplicates a message is again only from the 250 to the flush.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import logging
 import os
 from datetime import datetime
@@ -24,30 +27,75 @@ log = logging.getLogger(__name__)
 
 
 class SentJournal:
-    """`<database>-sent`: lines of "<outbox id> <ISO time of the 250>"."""
+    """`<database>-sent`: lines of "<outbox id> <ISO time of the 250>".
+
+    One process at a time uses it (`acquire`, an flock held until `close` or the process
+    ends): two daemons on one SQLite file (different state directories) must not empty each
+    other's lines. The one without it records in the database, and frees no other claimer's
+    rows until it holds the journal and has committed what the other left there."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self._size = 0  # of the file: a failed append is cut back to it
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> bool:
+        """Open and lock the file for this process; False: another process holds it."""
+        if self._fd is not None:
+            return True
+        new = not self.path.exists()
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        if new:  # the file's name must survive a power loss too
+            directory = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        self._fd, self._size = fd, os.fstat(fd).st_size
+        return True
 
     def record(self, outbox_id: int, at: datetime) -> None:
-        """Appended and on disk when this returns (raises OSError when it cannot be)."""
-        fd = self._open()
-        os.write(fd, f"{outbox_id} {at.isoformat()}\n".encode("ascii"))
-        os.fdatasync(fd)
+        """Appended and on disk when this returns. Raises OSError when it cannot be (not
+        held, disk full, ...), with the file as it was: no part of the line stays."""
+        if self._fd is None:
+            raise OSError(f"{self.path} is not held by this process")
+        line = f"{outbox_id} {at.isoformat()}\n".encode("ascii")
+        try:
+            if os.write(self._fd, line) != len(line):
+                raise OSError(errno.ENOSPC, "short write")
+            os.fdatasync(self._fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            raise
+        self._size += len(line)
 
     def read(self) -> dict[int, datetime]:
-        """What the file holds. A last line cut short by a crash is left out: its message
-        may have been accepted, and it is sent again (the window, as without this file)."""
-        try:
-            text = self.path.read_bytes().decode("ascii", "replace")
-        except FileNotFoundError:
-            return {}
+        """What the file holds (it must be held). A last line cut short (a crash, a power
+        loss) is cut off the file, so that the next line does not run on from it, and left
+        out: its message may have been accepted and is sent again (the window)."""
+        if self._fd is None:
+            raise OSError(f"{self.path} is not held by this process")
+        data = self.path.read_bytes()
+        whole = data.rfind(b"\n") + 1
+        if whole < len(data):
+            log.warning("%s: cut-short last line removed: %r", self.path, data[whole:][:80])
+            os.ftruncate(self._fd, whole)
+            os.fdatasync(self._fd)
+            self._size = whole
         found: dict[int, datetime] = {}
-        for number, line in enumerate(text.splitlines(keepends=True), 1):
+        text = data[:whole].decode("ascii", "replace")
+        for number, line in enumerate(text.splitlines(), 1):
             try:
-                if not line.endswith("\n"):
-                    raise ValueError("cut short")
                 outbox_id, at = line.split()
                 found[int(outbox_id)] = datetime.fromisoformat(at)
             except ValueError as exc:
@@ -56,24 +104,15 @@ class SentJournal:
 
     def clear(self) -> None:
         """Everything in it is committed to the database: start again empty."""
-        os.ftruncate(self._open(), 0)
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            self._size = 0
 
     def close(self) -> None:
+        """Let go of the file (and its lock)."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-
-    def _open(self) -> int:
-        if self._fd is None:
-            new = not self.path.exists()
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            if new:  # the file's name must survive a power loss too
-                directory = os.open(self.path.parent, os.O_RDONLY)
-                try:
-                    os.fsync(directory)
-                finally:
-                    os.close(directory)
-        return self._fd
 
 
 def sent_journal(engine: Engine) -> SentJournal | None:

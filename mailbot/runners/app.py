@@ -396,11 +396,14 @@ async def run_forever(
 
 
 async def _record_sent(app: App) -> None:
-    """On the way out: what the sent journal holds into the database (else the next start)."""
+    """On the way out: what the sent journal holds into the database (else the next start),
+    then let go of the journal."""
     try:
         await app.outbox.record_sent()
-    except TransientError as exc:
+    except (TransientError, OSError) as exc:
         log.warning("sent acknowledgements stay in the journal until the next start: %s", exc)
+    finally:
+        app.outbox.close()
 
 
 def _start_scheduler(app: App) -> AsyncIOScheduler:

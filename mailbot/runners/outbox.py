@@ -102,7 +102,6 @@ class OutboxSender:
         self._unmarked: dict[int, datetime] = {}
         self._journal = journal
         self._in_journal: set[int] = set()  # written to the journal since it was emptied
-        self._journal_read = journal is None
         self._refused: set[int] = set()  # connections whose failure to connect was logged
 
     @property
@@ -125,13 +124,16 @@ class OutboxSender:
             # Claimed, not just read: another instance on the same database skips these
             # until CLAIM_HOLD ends (it ends early by being sent, retried or dead, or when
             # this process has ended and an instance on this host claims again).
+            # Another claimer's rows are freed only by the holder of the journal, which has
+            # committed what that claimer (if it used the journal) recorded there.
+            journal_free = self._journal is None or self._journal.held
             rows = await asyncio.to_thread(
                 self._store.claim_outbox,
                 self._clock.now(),
                 limit,
                 hold=CLAIM_HOLD,
                 holder=self._holder,
-                gone=self._gone,
+                gone=self._gone if journal_free else None,
             )
             if rows:
                 await self._send_all(_Run(rows, self._unmarked, result))
@@ -142,13 +144,10 @@ class OutboxSender:
 
     async def record_sent(self) -> None:
         """Commit what the journal holds (and any earlier 'sent' mark that failed) as sent,
-        then empty the journal; the first call also reads what a previous run left in it.
-        Raises TransientError when the database refuses: the rows stay recorded here."""
-        if not self._journal_read and self._journal is not None:
-            left = await asyncio.to_thread(self._journal.read)
-            self._unmarked = left | self._unmarked
-            self._in_journal |= left.keys()
-            self._journal_read = True
+        then empty the journal. Until this process holds the journal, each call tries to
+        take it and reads what a previous holder left in it. Raises TransientError when the
+        database refuses or the journal cannot be read: the rows stay recorded here."""
+        await self._take_journal()
         if not self._unmarked:
             return
         marks = dict(self._unmarked)
@@ -158,8 +157,33 @@ class OutboxSender:
         # Emptied only when everything in it is committed (a row sent meanwhile stays).
         everything = self._in_journal and not self._in_journal & self._unmarked.keys()
         if self._journal is not None and everything:
-            await asyncio.to_thread(self._journal.clear)
-            self._in_journal.clear()
+            try:
+                await asyncio.to_thread(self._journal.clear)
+            except OSError as exc:  # harmless: its lines are committed, and fold again
+                log.warning("sent journal %s not emptied: %s", self._journal.path, exc)
+            else:
+                self._in_journal.clear()
+
+    async def _take_journal(self) -> None:
+        journal = self._journal
+        if journal is None or journal.held:
+            return
+        try:
+            if not await asyncio.to_thread(journal.acquire):
+                return  # another process has it: record in the database meanwhile
+            left = await asyncio.to_thread(journal.read)
+        except OSError as exc:
+            journal.close()
+            raise TransientError(f"sent journal {journal.path}: {exc}") from exc
+        if left:
+            log.info("sent journal: %d acknowledgement(s) recorded by an earlier run", len(left))
+        self._unmarked = left | self._unmarked
+        self._in_journal |= left.keys()
+
+    def close(self) -> None:
+        """Let go of the journal (another process may take it over)."""
+        if self._journal is not None:
+            self._journal.close()
 
     async def _record_unmarked(self) -> None:
         await self.record_sent()
@@ -258,7 +282,7 @@ class OutboxSender:
     def _journaled_now(self, outbox_id: int, sent_at: datetime) -> bool:
         """Recorded in the journal (on the event loop: one short write and flush, cheaper
         than handing it to a thread). False: no journal, or it failed; commit it instead."""
-        if self._journal is None:
+        if self._journal is None or not self._journal.held:
             return False
         try:
             self._journal.record(outbox_id, sent_at)

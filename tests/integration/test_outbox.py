@@ -18,6 +18,7 @@ from mailbot.adapters.smtp import SmtpSender, data_block
 from mailbot.adapters.store import Store
 from mailbot.clock import FrozenClock
 from mailbot.domain import OutgoingMail
+from mailbot.errors import TransientError
 from mailbot.runners.outbox import OutboxSender
 from mailbot.settings import SmtpSettings
 from mailbot.testing.seed import customer_raw, seed_tickets
@@ -154,8 +155,9 @@ class SlowEnvelopes:
         with closing(sqlite3.connect(self.db)) as conn:
             rows = conn.execute("SELECT id FROM outbox WHERE status = 'sent'").fetchall()
         recorded = {outbox_id for (outbox_id,) in rows}
-        if self.journal is not None:  # recorded there, committed to the table later
-            recorded |= SentJournal(self.journal).read().keys()
+        if self.journal is not None and self.journal.exists():  # committed to the table later
+            lines = self.journal.read_text("ascii").splitlines()
+            recorded |= {int(line.split()[0]) for line in lines}
         self.unrecorded_at_a_dot.append(len(self.accepted) - len(recorded))
         self.accepted.append(str(envelope.rcpt_tos[0]))
         await asyncio.sleep(self.data_delay)  # the window, widened
@@ -212,7 +214,7 @@ def test_connections_overlap_but_the_server_accepts_one_unrecorded_message_at_mo
     assert handler.most_in_envelope == (1 if connections == 1 else connections)
     assert store.pending_outbox_count() == 0
     if journal:  # committed to the table, then emptied
-        assert SentJournal(path).read() == {} and path.stat().st_size == 0
+        assert path.stat().st_size == 0
 
 
 def test_a_refused_extra_connection_leaves_the_rows_to_the_others(
@@ -265,6 +267,7 @@ def test_what_a_previous_run_left_in_the_journal_is_recorded_and_never_sent_agai
     """The run that sent #2 died before its journal line was committed to the table."""
     queue_acks(store, 3)
     journal = SentJournal(tmp_path / "store.db-sent")
+    assert journal.acquire()
     journal.record(2, START - timedelta(minutes=1))
     journal.close()
     with SmtpReceiver() as receiver:
@@ -275,16 +278,104 @@ def test_what_a_previous_run_left_in_the_journal_is_recorded_and_never_sent_agai
     with closing(sqlite3.connect(tmp_path / "store.db")) as conn:
         second = conn.execute("SELECT status, sent_at FROM outbox WHERE id = 2").fetchone()
     assert second[0] == "sent" and second[1].startswith("2026-11-22 08:59:00")
-    assert journal.read() == {}
+    assert journal.path.stat().st_size == 0
+
+
+def test_a_journal_whose_lines_cannot_be_committed_keeps_them_and_sends_nothing(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue_acks(store, 3)
+    journal = SentJournal(tmp_path / "store.db-sent")
+    assert journal.acquire()
+    journal.record(2, START)
+    journal.close()
+
+    def locked(_sent: object) -> None:
+        raise TransientError("database is locked")
+
+    with SmtpReceiver() as receiver:
+        with monkeypatch.context() as patch:
+            patch.setattr(store, "mark_sent_many", locked)
+            outbox = OutboxSender(
+                store, sender_for(receiver.port), FrozenClock(START), journal=journal
+            )
+            result = asyncio.run(outbox.drain_once())
+            outbox.close()
+        assert "locked" in result.database_error and result.sent == 0
+        assert receiver.messages == [] and journal.path.read_text().startswith("2 ")
+        assert drain(store, sender_for(receiver.port), FrozenClock(START), journal) == (2, 0)
+        assert sorted(m.rcpt_tos[0] for m in receiver.messages) == [
+            "c0@customer.test",
+            "c2@customer.test",
+        ]
+
+
+def test_a_sender_without_the_journal_records_in_the_database_and_frees_no_claims(
+    store: Store, tmp_path: Path
+) -> None:
+    """Two daemons on one SQLite file: the journal is the first one's; the second records
+    in the table, and leaves the first one's claimed rows alone even when it has ended, until
+    it holds the journal and has committed what the first one left in it."""
+    queue_acks(store, 3)
+    first = SentJournal(tmp_path / "store.db-sent")
+    assert first.acquire()
+    store.claim_outbox(START, 1, hold=timedelta(minutes=2), holder="first")  # row 1
+    first.record(1, START)  # the first one sent row 1, then died before committing it
+    everyone_gone = lambda _holder: True  # noqa: E731
+    with SmtpReceiver() as receiver:
+
+        async def second_drain() -> tuple[int, str]:
+            smtp = sender_for(receiver.port)
+            outbox = OutboxSender(
+                store,
+                smtp,
+                FrozenClock(START),
+                holder="second",
+                gone=everyone_gone,
+                journal=SentJournal(first.path),
+            )
+            try:
+                result = await outbox.drain_once()
+                return result.sent, result.database_error
+            finally:
+                outbox.close()
+                await smtp.close()
+
+        assert asyncio.run(second_drain()) == (2, "")  # rows 2 and 3; row 1 left claimed
+        assert first.path.read_text().startswith("1 ")  # not emptied by the second
+        first.close()  # the first process is gone, and its lock with it
+        assert asyncio.run(second_drain()) == (0, "")  # row 1 committed from the journal
+        assert sorted(m.rcpt_tos[0] for m in receiver.messages) == [
+            "c1@customer.test",
+            "c2@customer.test",
+        ]
+    assert store.pending_outbox_count() == 0
 
 
 def test_a_journal_that_cannot_be_written_leaves_marking_sent_to_the_database(
-    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     queue_acks(store, 2)
-    journal = SentJournal(tmp_path / "no-such-directory" / "store.db-sent")
+
+    def disk_full(self: SentJournal, outbox_id: int, at: datetime) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SentJournal, "record", disk_full)
+    journal = SentJournal(tmp_path / "store.db-sent")
     with SmtpReceiver() as receiver:
         assert drain(store, sender_for(receiver.port), FrozenClock(START), journal) == (2, 0)
         assert len(receiver.messages) == 2
     assert store.pending_outbox_count() == 0
     assert any("recording in the database" in r.getMessage() for r in caplog.records)
+
+
+def test_a_journal_that_cannot_be_opened_pauses_sending(store: Store, tmp_path: Path) -> None:
+    """What an earlier run left in it cannot be read: sending could repeat those."""
+    queue_acks(store, 1)
+    journal = SentJournal(tmp_path / "no-such-directory" / "store.db-sent")
+    with SmtpReceiver() as receiver:
+        outbox = OutboxSender(store, sender_for(receiver.port), FrozenClock(START), journal=journal)
+        result = asyncio.run(outbox.drain_once())
+        assert "sent journal" in result.database_error and result.blocked
+        assert receiver.messages == []
+    assert store.pending_outbox_count() == 1
