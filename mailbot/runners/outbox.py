@@ -115,9 +115,9 @@ class OutboxSender:
 
         The connections prepare messages at once (connect, MAIL, RCPT, DATA up to the 354),
         but only one at a time is in the commit section, which sends the final dot, reads
-        the reply and commits the outcome before the next message's dot is sent: a crash
-        leaves at most one message accepted by the server and not recorded as sent. Not
-        re-entrant: one drain at a time per sender."""
+        the reply and records the outcome (in the sent journal, or committed) before the next
+        message's dot is sent: a crash leaves at most one message accepted by the server and
+        not recorded as sent. Not re-entrant: one drain at a time per sender."""
         result = DrainResult()
         try:
             await self._record_unmarked()
