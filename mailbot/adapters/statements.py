@@ -57,7 +57,7 @@ MARK_SENT = (
     .where(OUTBOX.c.id == bindparam("p_id"))
     .values(status=OutboxStatus.SENT, sent_at=bindparam("p_at"), attempts=OUTBOX.c.attempts + 1)
 )
-# The same, folded from the sent journal: a row already recorded keeps its first time.
+# Only once: a row folded again from the sent journal keeps its first time and attempts.
 MARK_SENT_IF_PENDING = MARK_SENT.where(OUTBOX.c.status != OutboxStatus.SENT)
 INBOX_STATUS = select(INBOX.c.status).where(INBOX.c.id == bindparam("p_id"))
 

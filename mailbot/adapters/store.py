@@ -470,11 +470,11 @@ class Store:
 
     def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
         """Called right after the server's 250: keep this transaction tiny."""
-        with translate_db_errors(), self._gate.urgent(), self.engine.begin() as conn:
-            conn.execute(sql.MARK_SENT, {"p_id": outbox_id, "p_at": now})
+        self.mark_sent_many({outbox_id: now})
 
     def mark_sent_many(self, sent: Mapping[int, datetime]) -> None:
-        """Rows sent at the given times (from the sent journal), in one transaction."""
+        """Rows sent at the given times (the sent journal's, or one just sent), in one
+        transaction; a row already marked keeps its first time."""
         if not sent:
             return
         params = [{"p_id": outbox_id, "p_at": at} for outbox_id, at in sorted(sent.items())]

@@ -120,7 +120,7 @@ class OutboxSender:
         not recorded as sent. Not re-entrant: one drain at a time per sender."""
         result = DrainResult()
         try:
-            await self._record_unmarked()
+            await self.record_sent()
             # Claimed, not just read: another instance on the same database skips these
             # until CLAIM_HOLD ends (it ends early by being sent, retried or dead, or when
             # this process has ended and an instance on this host claims again).
@@ -185,9 +185,6 @@ class OutboxSender:
         if self._journal is not None:
             self._journal.close()
 
-    async def _record_unmarked(self) -> None:
-        await self.record_sent()
-
     async def _send_all(self, run: _Run) -> None:
         connections = self._smtp.connections[: len(run.queue)]
         await asyncio.gather(
@@ -251,8 +248,9 @@ class OutboxSender:
         except PermanentError as exc:
             await self._dead(row, exc, run.result)
             return True
-        # From the server's 250 above to the commit below lies the only window in which a
-        # crash makes the message go out twice: one small UPDATE (see docs/delivery.md).
+        # From the server's 250 above to the record below (a journal line on disk, or one
+        # small UPDATE) lies the only window in which a crash makes the message go out twice
+        # (see docs/delivery.md).
         crash.point("after-smtp-250")  # test-only, inert unless MAILBOT_TEST_CRASH_AT
         sent_at = self._clock.now()
         self._unmarked[row.id] = sent_at
