@@ -39,6 +39,30 @@ def test_daemon_acknowledges_new_mail_and_stops_cleanly_on_sigterm(
         assert ack.rcpt_tos == ["kim@customer.test"]
     assert "stopped" in daemon.stderr
     assert "imap-secret" not in daemon.stderr  # the password is never logged
+    # A clean stop folds the sent journal into the database and leaves the journal empty.
+    assert _outbox_statuses(config) == ["sent"]
+    assert (config.parent / "mailbot.db-sent").read_bytes() == b""
+
+
+def test_once_records_what_it_sent_in_the_database_before_it_exits(
+    config: Path, dovecot: Dovecot, smtp_receiver: SmtpReceiver
+) -> None:
+    dovecot.append(MAIL)
+    done = cli("run", "--once", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    assert len(smtp_receiver.wait_for(1, timeout=10)) == 1
+    assert _outbox_statuses(config) == ["sent"]
+    assert (config.parent / "mailbot.db-sent").read_bytes() == b""
+    again = cli("run", "--once", "--config", str(config))
+    assert again.returncode == 0, again.stderr
+    time.sleep(0.5)
+    assert len(smtp_receiver.messages) == 1  # nothing sent twice
+
+
+def _outbox_statuses(config: Path) -> list[str]:
+    shown = cli("tickets", "show", "MB-000001", "--config", str(config), "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    return [o["status"] for o in json.loads(shown.stdout)["outbox"]]
 
 
 def test_once_with_imap_unreachable_exits_1_with_one_clear_line(
