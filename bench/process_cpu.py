@@ -67,9 +67,7 @@ state_dir = "{work / "state"}"
         mails = [
             FetchedMail("support", "INBOX", 1, start + k + 1, raw) for k, raw in enumerate(raws)
         ]
-        store.store_fetched(
-            "support", "INBOX", 1, mails, [message_id_of(r) for r in raws], now=now
-        )
+        store.store_fetched("support", "INBOX", 1, mails, [message_id_of(r) for r in raws], now=now)
     return store, build_processor(settings, store, SystemClock())
 
 

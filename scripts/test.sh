@@ -8,6 +8,7 @@ scripts/install-system-deps.sh
 scripts/bootstrap.sh
 echo "== ruff"
 .venv/bin/ruff check mailbot tests scripts bench
+.venv/bin/ruff format --check mailbot tests scripts bench
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
