@@ -87,7 +87,24 @@ def migrate(engine: Engine) -> None:
     try:
         command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
-        raise TransientError(f"database unavailable: {exc.orig}") from exc
+        if _unavailable(exc.orig):
+            raise TransientError(f"database unavailable: {exc.orig}") from exc
+        raise MailbotError(f"database migration failed: {exc.orig}") from exc
+
+
+# SQLite reports a migration's own failures ("no such table", "duplicate column") as
+# OperationalError too; only these mean the database may work on a later try.
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk i/o", "full")
+
+
+def _unavailable(orig: BaseException | None) -> bool:
+    """Whether an OperationalError means the database is unreachable or locked (retry later)
+    rather than that a migration step failed. PostgreSQL drivers raise OperationalError only
+    for the former; a failing statement is a ProgrammingError or an IntegrityError."""
+    if not isinstance(orig, sqlite3.Error):
+        return True
+    message = str(orig).lower()
+    return any(word in message for word in _SQLITE_UNAVAILABLE)
 
 
 def migrate_aside(engine: Engine) -> None:
@@ -172,7 +189,7 @@ def _split_statements(script: str) -> list[str]:
 
 
 def _database_error(exc: sqlite3.Error) -> MailbotError:
-    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+    if isinstance(exc, sqlite3.OperationalError) and _unavailable(exc):
         return TransientError(f"database unavailable: {exc}")
     return MailbotError(f"database schema could not be created: {exc}")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
 
 from mailbot.adapters import db
 from mailbot.adapters.db import (
@@ -22,7 +23,7 @@ from mailbot.adapters.db import (
     sqlite_baseline_text,
     sqlite_schema,
 )
-from mailbot.errors import MailbotError
+from mailbot.errors import MailbotError, TransientError
 
 
 def _forbid(monkeypatch: pytest.MonkeyPatch, name: str, why: str) -> None:
@@ -145,8 +146,32 @@ def test_a_child_that_cannot_migrate_fails_the_start_clearly(tmp_path: Path) -> 
     conn.execute("DROP TABLE inbox")  # migration 0011 alters it
     conn.commit()
     conn.close()
-    with pytest.raises(MailbotError, match="no such table: inbox"):  # the child's reason
+    with pytest.raises(MailbotError, match="no such table: inbox") as raised:  # the child's
         migrate_aside(make_engine(f"sqlite:///{path}"))
+    # A failed migration step is not an outage: it says so and is not worth retrying.
+    assert not isinstance(raised.value, TransientError)
+    assert "database migration failed" in str(raised.value)
+
+
+def test_a_locked_database_is_worth_retrying_and_a_failed_step_is_not(tmp_path: Path) -> None:
+    path = tmp_path / "mailbot.db"
+    _at_revision(path, "0010")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    try:
+        engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.1})
+        with pytest.raises(TransientError, match="database unavailable"):
+            db.migrate(engine)
+        engine.dispose()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE inbox")
+    conn.commit()
+    conn.close()
+    with pytest.raises(MailbotError, match="database migration failed: no such table"):
+        db.migrate(make_engine(f"sqlite:///{path}"))
 
 
 def test_without_a_child_process_the_daemon_migrates_itself(
