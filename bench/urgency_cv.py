@@ -672,6 +672,8 @@ KINDS: dict[str, Callable[[], Variant]] = {
     "svd_hgb": svd_dense,
     "svd_mlp": lambda: svd_dense(model="mlp"),
 }
+# the control for every blend: two linear heads differing only in SGD's shuffle seed, averaged
+VARIANTS["base_seedmix"] = kind("base_sgd1", lambda: base(seed=1), 0.5)
 for _name, _make in KINDS.items():
     VARIANTS[_name] = kind(_name, _make)
     VARIANTS[f"{_name}_mix"] = kind(_name, _make, 0.5)
