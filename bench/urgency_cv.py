@@ -732,10 +732,10 @@ def evaluate(
     seed: int,
     texts: list[str],
     cache: dict[Any, Any],
-    recall: float = 0.97,
+    critical_recall: float = 0.97,
 ) -> dict[str, Any]:
     """Outer 5-fold (split seed `seed`, stratified on category), inner threshold CV for
-    `recall` of critical (0: no threshold, argmax; the rules still raise)."""
+    `critical_recall` (0: no threshold, argmax; the rules still raise)."""
     outer = StratifiedKFold(5, shuffle=True, random_state=seed)
     pred = np.empty(len(urg), dtype=object)
     folds: list[float] = []
@@ -750,9 +750,11 @@ def evaluate(
             ctx.update(tr=tr[itr], te=tr[ite])
             oof[ite] = variant(x[tr[itr]], urg[tr[itr]], cat[tr[itr]], x[tr[ite]], ctx)
         scores = np.where(caught[tr], 1.0, oof[:, CRIT])
-        thr = recall_threshold(scores.tolist(), (urg[tr] == "critical").tolist(), target=recall)
+        thr = recall_threshold(
+            scores.tolist(), (urg[tr] == "critical").tolist(), target=critical_recall
+        )
         assert thr is not None  # every training part has critical examples
-        if recall == 0:
+        if critical_recall == 0:
             thr = 2.0  # above every probability: argmax decides
         bias = np.zeros(len(URG))
         if getattr(variant, "tune_bias", False):
