@@ -505,18 +505,34 @@ def select_columns(a: Any, y: np.ndarray, k: int, min_df: int = 3) -> np.ndarray
     frequency >= min_df, computed on the training rows only."""
     from sklearn.feature_selection import chi2
 
-    df = a.getnnz(axis=0)
-    cand = np.flatnonzero(df >= min_df)
-    score, _ = chi2(a[:, cand], y)
-    score = np.nan_to_num(score, nan=0.0)
+    cand = np.flatnonzero(a.getnnz(axis=0) >= min_df)
     if len(cand) <= k:
         return cand
+    score = np.nan_to_num(chi2(a[:, cand], y)[0], nan=0.0)
     return np.sort(cand[np.argpartition(-score, k)[:k]])
 
 
-def _balanced_weights(y: np.ndarray) -> np.ndarray:
-    labels, inv, n = np.unique(y, return_inverse=True, return_counts=True)
-    return (len(y) / (len(labels) * n))[inv]
+def fit_mlp(a: Any, y: np.ndarray, hidden: int, alpha: float, epochs: int, **params: Any) -> Any:
+    """A one-hidden-layer relu net (adam) trained for exactly `epochs` epochs (no early
+    stopping), with balanced sample weights."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    m = MLPClassifier(
+        hidden_layer_sizes=(hidden,),
+        alpha=alpha,
+        max_iter=epochs,
+        n_iter_no_change=epochs + 1,
+        tol=0.0,
+        random_state=0,
+        **params,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed number of epochs
+        return m.fit(a, y, sample_weight=compute_sample_weight("balanced", y))
 
 
 def lgbm(
@@ -568,28 +584,9 @@ def mlp(
     weights; a fixed number of epochs (no early stopping)."""
 
     def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
-        import warnings
-
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.neural_network import MLPClassifier
-
         a, b = tfidf(xtr, xte)
         cols = select_columns(a, ytr, k)
-        m = MLPClassifier(
-            hidden_layer_sizes=(hidden,),
-            activation="relu",
-            solver="adam",
-            alpha=alpha,
-            learning_rate_init=lr,
-            batch_size=batch,
-            max_iter=epochs,
-            n_iter_no_change=epochs + 1,
-            tol=0.0,
-            random_state=0,
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            m.fit(a[:, cols], ytr, sample_weight=_balanced_weights(ytr))
+        m = fit_mlp(a[:, cols], ytr, hidden, alpha, epochs, learning_rate_init=lr, batch_size=batch)
         return proba_in(m, b[:, cols])
 
     return run
@@ -602,12 +599,8 @@ def svd_dense(
     an MLP, balanced."""
 
     def run(xtr: Any, ytr: np.ndarray, ctr: np.ndarray, xte: Any, ctx: dict[str, Any]) -> Any:
-        import warnings
-
         from sklearn.decomposition import TruncatedSVD
         from sklearn.ensemble import HistGradientBoostingClassifier
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.neural_network import MLPClassifier
         from sklearn.preprocessing import StandardScaler
 
         a, b = tfidf(xtr, xte)
@@ -628,17 +621,7 @@ def svd_dense(
             m.fit(za, ytr)
             return proba_in(m, zb)
         sc = StandardScaler().fit(za)
-        m = MLPClassifier(
-            hidden_layer_sizes=(hidden,),
-            alpha=1e-3,
-            max_iter=epochs,
-            n_iter_no_change=epochs + 1,
-            tol=0.0,
-            random_state=0,
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            m.fit(sc.transform(za), ytr, sample_weight=_balanced_weights(ytr))
+        m = fit_mlp(sc.transform(za), ytr, hidden, 1e-3, epochs)
         return proba_in(m, sc.transform(zb))
 
     return run
